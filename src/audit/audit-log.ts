@@ -1,0 +1,22 @@
+import type { Logger } from "pino";
+import type { DecisionRecord, LifecycleRecord } from "./decision-record.js";
+
+export type AuditRecord = DecisionRecord | LifecycleRecord;
+
+/** Where audit records go. The production sink is the shared pino logger; tests collect them. */
+export interface AuditLog {
+  write(record: AuditRecord): void;
+}
+
+/**
+ * Writes each record as one JSON line through the app's logger, at `info` even when LOG_LEVEL is higher: an
+ * operator turning logs down must not lose the audit trail.
+ */
+export function pinoAuditLog(logger: Logger): AuditLog {
+  const audit = logger.child({ audit: true }, { level: "info" });
+  return {
+    write(record) {
+      audit.info(record, record.event);
+    },
+  };
+}

@@ -1,0 +1,124 @@
+import { lifetimeDays } from "../policy/conditions/expiry.js";
+import type { Decision } from "../policy/evaluate.js";
+import type { PermissionSet, TokenRequest } from "../policy/request.js";
+import type { ReviewOutcome } from "../github/review-request.js";
+
+/** Repository names kept in one record; the count is always exact. */
+export const MAX_AUDITED_REPOSITORIES = 50;
+
+export type Mode = "enforce" | "dry-run";
+
+export type ErrorKind = "payload" | "policy" | "internal";
+
+/**
+ * One decision, as written to the audit log: exactly one per `created` event handled. Field names are a stable
+ * interface (documented in the README); add fields, never rename them. Holds no secret and no token value.
+ */
+export interface DecisionRecord {
+  event: "decision";
+  trigger: "webhook";
+  delivery_id: string;
+  org: string;
+  installation_id: number | null;
+  request_id: number | null;
+  token_id: number | null;
+  token_name: string | null;
+  requester: string | null;
+  /** What the token would hold in total (`permissions_result`): what the policy judged. */
+  permissions: PermissionSet | null;
+  /** What this request adds or upgrades. */
+  permissions_added: PermissionSet | null;
+  repository_selection: string | null;
+  repository_count: number | null;
+  repositories: string[] | null;
+  repositories_truncated: boolean;
+  token_expires_at: string | null;
+  lifetime_days: number | null;
+  outcome: "approve" | "deny" | "review" | "error";
+  /** Why the outcome is `error`: the payload lacked what the policy needs, no valid policy, or a bug. */
+  error_kind: ErrorKind | null;
+  rule: string | null;
+  rule_line: number | null;
+  reasons: string[];
+  deny_reason: string | null;
+  policy_source: string | null;
+  policy_revision: string | null;
+  mode: Mode;
+  /** `skipped` when no call was due: outcome review or error, or dry-run. */
+  review_status: ReviewOutcome["status"] | "skipped";
+  review_http_status: number | null;
+  review_attempts: number;
+  review_error: string | null;
+  duration_ms: number;
+}
+
+export interface RecordInput {
+  deliveryId: string;
+  org: string;
+  installationId: number | null;
+  requestId: number | null;
+  request: TokenRequest | null;
+  decision: Decision | null;
+  /** Set when no decision could be made (bad payload, no policy): the outcome is `error`. */
+  error: { kind: ErrorKind; message: string } | null;
+  mode: Mode;
+  review: ReviewOutcome | null;
+  durationMs: number;
+}
+
+export function decisionRecord(input: RecordInput): DecisionRecord {
+  const { request, decision, review } = input;
+  const repositories = request?.repositories ?? null;
+  const lifetime = request ? lifetimeDays(request) : null;
+  return {
+    event: "decision",
+    trigger: "webhook",
+    delivery_id: input.deliveryId,
+    org: input.org,
+    installation_id: input.installationId,
+    request_id: request?.id ?? input.requestId,
+    token_id: request?.tokenId ?? null,
+    token_name: request?.tokenName ?? null,
+    requester: request?.requester ?? null,
+    permissions: request?.permissions ?? null,
+    permissions_added: request?.permissionsAdded ?? null,
+    repository_selection: request?.repositorySelection ?? null,
+    repository_count: request ? (request.repositoryCount ?? repositories?.length ?? null) : null,
+    repositories: repositories ? repositories.slice(0, MAX_AUDITED_REPOSITORIES) : null,
+    repositories_truncated: (repositories?.length ?? 0) > MAX_AUDITED_REPOSITORIES,
+    token_expires_at: request?.expiresAt ?? null,
+    lifetime_days: lifetime === null ? null : Math.round(lifetime * 100) / 100,
+    outcome: input.error !== null || !decision ? "error" : decision.outcome,
+    error_kind: input.error?.kind ?? (decision ? null : "internal"),
+    rule: decision?.rule?.name ?? null,
+    rule_line: decision?.rule?.line ?? null,
+    reasons: input.error !== null ? [input.error.message] : [...(decision?.reasons ?? [])],
+    deny_reason: decision?.denyReason ?? null,
+    policy_source: decision?.policy.source ?? null,
+    policy_revision: decision?.policy.revision ?? null,
+    mode: input.mode,
+    review_status: review?.status ?? "skipped",
+    review_http_status: review?.httpStatus ?? null,
+    review_attempts: review?.attempts ?? 0,
+    review_error: review?.error ?? null,
+    duration_ms: Math.round(input.durationMs * 10) / 10,
+  };
+}
+
+/**
+ * A request's later life: approved, denied or cancelled, by this app or by a person in GitHub's UI. Recorded so
+ * the log shows every request from creation to its end; the app takes no action on these.
+ */
+export interface LifecycleRecord {
+  event: "request_closed";
+  action: "approved" | "denied" | "cancelled";
+  delivery_id: string;
+  org: string;
+  installation_id: number | null;
+  request_id: number | null;
+  token_id: number | null;
+  token_name: string | null;
+  requester: string | null;
+  actor: string | null;
+  actor_type: string | null;
+}

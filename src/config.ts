@@ -1,0 +1,149 @@
+import { createPrivateKey } from "node:crypto";
+import { readFileSync } from "node:fs";
+import type { Mode } from "./audit/decision-record.js";
+
+/** Everything the server needs, checked at boot. Secrets live here and are never logged. */
+export interface Config {
+  appId: string;
+  privateKey: string;
+  webhookSecret: string;
+  webhookPath: string;
+  /** API root; `undefined` means github.com. Set from GHE_HOST/GHE_PROTOCOL. */
+  baseUrl: string | undefined;
+  host: string;
+  port: number;
+  logLevel: "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
+  logFormat: "json" | "pretty";
+  policyPath: string;
+  mode: Mode;
+  reviewDeadlineMs: number;
+  attemptTimeoutMs: number;
+  webhookMaxBytes: number;
+}
+
+export type ConfigResult =
+  | { ok: true; config: Config }
+  | { ok: false; problems: string[]; /** APP_ID or the private key is absent: show how to register the App. */ missingCredentials: boolean };
+
+type Env = Record<string, string | undefined>;
+
+const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
+
+/**
+ * Reads the configuration from environment variables, with Probot's names where Probot has one. Collects every
+ * problem, each naming the variable and how to fix it.
+ */
+export function loadConfig(env: Env): ConfigResult {
+  const problems: string[] = [];
+  const value = (name: string) => {
+    const raw = env[name]?.trim();
+    return raw === undefined || raw === "" ? undefined : raw;
+  };
+
+  const appId = value("APP_ID");
+  if (appId === undefined) {
+    problems.push('APP_ID is not set: use the "App ID" shown on your GitHub App\'s settings page.');
+  } else if (!/^\d+$/.test(appId)) {
+    problems.push(`APP_ID must be a number (the "App ID" on the App's settings page), found "${appId}".`);
+  }
+
+  const privateKey = readPrivateKey(value("PRIVATE_KEY"), value("PRIVATE_KEY_PATH"), problems);
+
+  const webhookSecret = value("WEBHOOK_SECRET");
+  if (webhookSecret === undefined) {
+    problems.push("WEBHOOK_SECRET is not set: use the webhook secret entered in the App's settings (a long random string).");
+  }
+
+  const webhookPath = value("WEBHOOK_PATH") ?? "/api/github/webhooks";
+  if (!webhookPath.startsWith("/")) problems.push(`WEBHOOK_PATH must start with "/", found "${webhookPath}".`);
+
+  const protocol = value("GHE_PROTOCOL") ?? "https";
+  if (protocol !== "https" && protocol !== "http") {
+    problems.push(`GHE_PROTOCOL must be "https" or "http", found "${protocol}".`);
+  }
+  const gheHost = value("GHE_HOST");
+  if (gheHost !== undefined && !/^[A-Za-z0-9.-]+(:\d+)?$/.test(gheHost)) {
+    problems.push(`GHE_HOST must be a host name with an optional port and no scheme (e.g. github.example.com), found "${gheHost}".`);
+  }
+
+  const port = integer(env, "PORT", 3000, 0, 65535, problems);
+  const logLevel = oneOf(env, "LOG_LEVEL", LOG_LEVELS, "info", problems);
+  const logFormat = oneOf(env, "LOG_FORMAT", ["json", "pretty"] as const, "json", problems);
+  const dryRun = oneOf(env, "DRY_RUN", ["true", "false", "1", "0"] as const, "false", problems);
+  const reviewDeadlineMs = integer(env, "REVIEW_DEADLINE_MS", 8000, 500, 60_000, problems);
+  const attemptTimeoutMs = integer(env, "REVIEW_ATTEMPT_TIMEOUT_MS", 5000, 100, 60_000, problems);
+  const webhookMaxBytes = integer(env, "WEBHOOK_MAX_BYTES", 5 * 1024 * 1024, 1024, 25 * 1024 * 1024, problems);
+
+  if (problems.length > 0) {
+    return { ok: false, problems, missingCredentials: appId === undefined || privateKey === undefined };
+  }
+  return {
+    ok: true,
+    config: {
+      appId: appId!,
+      privateKey: privateKey!,
+      webhookSecret: webhookSecret!,
+      webhookPath,
+      baseUrl: gheHost === undefined ? undefined : `${protocol}://${gheHost}/api/v3`,
+      host: value("HOST") ?? "0.0.0.0",
+      port,
+      logLevel,
+      logFormat,
+      policyPath: value("POLICY_PATH") ?? "policies/default.yml",
+      mode: dryRun === "true" || dryRun === "1" ? "dry-run" : "enforce",
+      reviewDeadlineMs,
+      attemptTimeoutMs,
+      webhookMaxBytes,
+    },
+  };
+}
+
+/** PRIVATE_KEY (PEM, PEM with literal "\n", or base64 of a PEM) or PRIVATE_KEY_PATH; checked to be a usable key. */
+function readPrivateKey(inline: string | undefined, path: string | undefined, problems: string[]): string | undefined {
+  let pem: string;
+  let from: string;
+  if (inline !== undefined) {
+    from = "PRIVATE_KEY";
+    pem = inline.includes("-----BEGIN") ? inline.replace(/\\n/g, "\n") : Buffer.from(inline, "base64").toString("utf8");
+  } else if (path !== undefined) {
+    from = `PRIVATE_KEY_PATH (${path})`;
+    try {
+      pem = readFileSync(path, "utf8");
+    } catch (error) {
+      problems.push(`PRIVATE_KEY_PATH: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? "error"}.`);
+      return undefined;
+    }
+  } else {
+    problems.push(
+      "PRIVATE_KEY or PRIVATE_KEY_PATH is not set: generate a private key on the App's settings page and give its PEM text or file path.",
+    );
+    return undefined;
+  }
+  try {
+    createPrivateKey(pem);
+  } catch {
+    // The message never quotes the key.
+    problems.push(`${from} is not a valid PEM private key: download a new one from the App's settings page.`);
+    return undefined;
+  }
+  return pem;
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number, problems: string[]): number {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === "") return fallback;
+  const parsed = Number(raw);
+  if (!Number.isInteger(parsed) || parsed < min || parsed > max) {
+    problems.push(`${name} must be a whole number from ${min} to ${max}, found "${raw}".`);
+    return fallback;
+  }
+  return parsed;
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T, problems: string[]): T {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === "") return fallback;
+  if ((allowed as readonly string[]).includes(raw)) return raw as T;
+  problems.push(`${name} must be one of ${allowed.join(", ")}, found "${env[name]}".`);
+  return fallback;
+}

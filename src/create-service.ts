@@ -1,0 +1,55 @@
+import type { FastifyInstance } from "fastify";
+import type { Logger } from "pino";
+import { Probot, ProbotOctokit } from "probot";
+import { patWardenApp } from "./app.js";
+import { pinoAuditLog, type AuditLog } from "./audit/audit-log.js";
+import type { Config } from "./config.js";
+import { Metrics } from "./metrics.js";
+import type { PolicySource } from "./policy-source.js";
+import { buildServer } from "./server.js";
+
+export interface Service {
+  server: FastifyInstance;
+  probot: Probot;
+  metrics: Metrics;
+}
+
+/**
+ * Assembles the service from checked configuration: one logger, one Probot, one fastify. Probot's own retry and
+ * throttling are off: review calls are retried by the pipeline against the webhook's deadline, and Probot's
+ * defaults would either wait past it (primary limits) or not retry at all (secondary limits).
+ */
+export async function createService(
+  config: Config,
+  deps: { logger: Logger; policies: PolicySource; audit?: AuditLog; metrics?: Metrics },
+): Promise<Service> {
+  const metrics = deps.metrics ?? new Metrics();
+  const probot = new Probot({
+    appId: config.appId,
+    privateKey: config.privateKey,
+    secret: config.webhookSecret,
+    baseUrl: config.baseUrl,
+    log: deps.logger,
+    Octokit: ProbotOctokit.defaults({ retry: { enabled: false }, throttle: { enabled: false } }),
+  });
+  await probot.load(
+    patWardenApp({
+      policies: deps.policies,
+      audit: deps.audit ?? pinoAuditLog(deps.logger),
+      metrics,
+      mode: config.mode,
+      reviewDeadlineMs: config.reviewDeadlineMs,
+      attemptTimeoutMs: config.attemptTimeoutMs,
+    }),
+    { cwd: process.cwd(), addHandler: () => undefined },
+  );
+  const server = await buildServer({
+    probot,
+    metrics,
+    policies: deps.policies,
+    logger: deps.logger,
+    webhookPath: config.webhookPath,
+    webhookMaxBytes: config.webhookMaxBytes,
+  });
+  return { server, probot, metrics };
+}

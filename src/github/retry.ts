@@ -1,0 +1,91 @@
+/**
+ * Retries a GitHub call that failed for a reason that may pass (5xx, 429, a rate-limit 403, a network error or
+ * a timeout) with backoff, honouring `retry-after` and `x-ratelimit-reset`, until a deadline. A failure that
+ * will not pass (401, 404, 422, a permission 403) is returned at once.
+ */
+
+export interface RetryOptions {
+  /** Epoch ms after which no attempt starts; the last attempt is cut to end by then. */
+  deadline: number;
+  /** Upper bound for one attempt. */
+  attemptTimeoutMs: number;
+  /** First backoff; doubles each attempt, with jitter. */
+  baseDelayMs?: number;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export interface AttemptFailure {
+  status: number | null;
+  message: string;
+  retryable: boolean;
+  /** How long GitHub asked us to wait, if it said. */
+  retryAfterMs: number | null;
+}
+
+export type RetryResult<T> =
+  | { ok: true; value: T; attempts: number }
+  | { ok: false; failure: AttemptFailure; attempts: number };
+
+export async function withRetry<T>(
+  attempt: (signal: AbortSignal) => Promise<T>,
+  options: RetryOptions,
+): Promise<RetryResult<T>> {
+  const now = options.now ?? Date.now;
+  const sleep = options.sleep ?? ((ms) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const base = options.baseDelayMs ?? 200;
+  for (let attempts = 1; ; attempts++) {
+    const budget = Math.min(options.attemptTimeoutMs, options.deadline - now());
+    let failure: AttemptFailure;
+    try {
+      return { ok: true, value: await attempt(AbortSignal.timeout(Math.max(budget, 1))), attempts };
+    } catch (error) {
+      failure = classify(error, now());
+    }
+    if (!failure.retryable) return { ok: false, failure, attempts };
+    const backoff = base * 2 ** (attempts - 1) * (0.75 + Math.random() * 0.5);
+    const wait = Math.max(failure.retryAfterMs ?? 0, backoff);
+    // Only start another attempt if it can still get a reasonable share of the time left.
+    if (now() + wait + Math.min(1000, options.attemptTimeoutMs) > options.deadline) return { ok: false, failure, attempts };
+    await sleep(wait);
+  }
+}
+
+interface HttpErrorLike {
+  status?: unknown;
+  message?: unknown;
+  name?: unknown;
+  response?: { headers?: Record<string, string | number | undefined>; data?: unknown };
+}
+
+/** Decides whether a failure may pass, and how long GitHub asked to wait. */
+export function classify(error: unknown, nowMs: number): AttemptFailure {
+  const e = (error ?? {}) as HttpErrorLike;
+  const message = typeof e.message === "string" ? e.message : String(error);
+  const status = typeof e.status === "number" && e.status > 0 ? e.status : null;
+  if (status === null) {
+    // No HTTP answer: connection refused or reset, DNS, or our own timeout.
+    return { status: null, message, retryable: true, retryAfterMs: null };
+  }
+  const headers = e.response?.headers ?? {};
+  const retryAfterMs = waitFromHeaders(headers, nowMs);
+  const rateLimited =
+    status === 429 ||
+    (status === 403 && (retryAfterMs !== null || String(headers["x-ratelimit-remaining"]) === "0" || /rate limit/i.test(message)));
+  const retryable = status >= 500 || rateLimited;
+  return { status, message, retryable, retryAfterMs };
+}
+
+function waitFromHeaders(headers: Record<string, string | number | undefined>, nowMs: number): number | null {
+  const retryAfter = headers["retry-after"];
+  if (retryAfter !== undefined) {
+    const seconds = Number(retryAfter);
+    if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+    const date = Date.parse(String(retryAfter));
+    if (!Number.isNaN(date)) return Math.max(0, date - nowMs);
+  }
+  if (String(headers["x-ratelimit-remaining"]) === "0" && headers["x-ratelimit-reset"] !== undefined) {
+    return Math.max(0, Number(headers["x-ratelimit-reset"]) * 1000 - nowMs);
+  }
+  return null;
+}

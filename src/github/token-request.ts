@@ -1,0 +1,74 @@
+import { z } from "zod";
+import { EMPTY_PERMISSIONS, type PermissionSet, type TokenRequest } from "../policy/request.js";
+
+/** A payload that lacks what the policy needs. Recorded as an `error` decision; nothing is reviewed. */
+export class PayloadError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`malformed personal_access_token_request payload: ${problems.join("; ")}`);
+    this.name = "PayloadError";
+  }
+}
+
+const permissionMap = z.record(z.string(), z.string());
+const permissionSet = z.object({
+  organization: permissionMap.optional(),
+  repository: permissionMap.optional(),
+  other: permissionMap.optional(),
+});
+
+// Lenient where GitHub has been seen to omit fields (token_id, token_name in 2024 payloads), strict where a
+// decision depends on the value.
+const webhookRequest = z.object({
+  id: z.number().int().positive(),
+  owner: z.object({ login: z.string().min(1) }),
+  permissions_added: permissionSet.nullish(),
+  permissions_upgraded: permissionSet.nullish(),
+  permissions_result: permissionSet,
+  repository_selection: z.enum(["none", "all", "subset"]),
+  repository_count: z.number().int().nonnegative().nullish(),
+  repositories: z.array(z.object({ name: z.string() })).nullish(),
+  created_at: z.string().refine((value) => !Number.isNaN(Date.parse(value)), "is not a date"),
+  token_id: z.number().int().nullish(),
+  token_name: z.string().nullish(),
+  token_expires_at: z
+    .string()
+    .refine((value) => !Number.isNaN(Date.parse(value)), "is not a date")
+    .nullable(),
+});
+
+/** Normalises the `personal_access_token_request` object of a webhook payload. Throws PayloadError. */
+export function tokenRequestFromWebhook(raw: unknown): TokenRequest {
+  const parsed = webhookRequest.safeParse(raw);
+  if (!parsed.success) {
+    throw new PayloadError(
+      parsed.error.issues.map((issue) => `${["personal_access_token_request", ...issue.path].join(".")} ${issue.message}`),
+    );
+  }
+  const r = parsed.data;
+  return {
+    id: r.id,
+    requester: r.owner.login,
+    tokenId: r.token_id ?? null,
+    tokenName: r.token_name ?? null,
+    permissions: toPermissionSet(r.permissions_result),
+    permissionsAdded: merge(toPermissionSet(r.permissions_added), toPermissionSet(r.permissions_upgraded)),
+    repositorySelection: r.repository_selection,
+    repositories: r.repository_selection === "subset" ? (r.repositories?.map((repo) => repo.name) ?? null) : [],
+    repositoryCount: r.repository_count ?? null,
+    createdAt: r.created_at,
+    expiresAt: r.token_expires_at,
+  };
+}
+
+function toPermissionSet(raw: z.infer<typeof permissionSet> | null | undefined): PermissionSet {
+  if (!raw) return EMPTY_PERMISSIONS;
+  return { organization: raw.organization ?? {}, repository: raw.repository ?? {}, other: raw.other ?? {} };
+}
+
+function merge(a: PermissionSet, b: PermissionSet): PermissionSet {
+  return {
+    organization: { ...a.organization, ...b.organization },
+    repository: { ...a.repository, ...b.repository },
+    other: { ...a.other, ...b.other },
+  };
+}

@@ -1,0 +1,124 @@
+import type { ProbotOctokit } from "probot";
+import type { AuditLog } from "./audit/audit-log.js";
+import { decisionRecord, type DecisionRecord, type Mode, type RecordInput } from "./audit/decision-record.js";
+import { reviewRequest, type ReviewOutcome } from "./github/review-request.js";
+import { PayloadError, tokenRequestFromWebhook } from "./github/token-request.js";
+import type { Metrics } from "./metrics.js";
+import { evaluate, type Decision } from "./policy/evaluate.js";
+import type { TokenRequest } from "./policy/request.js";
+import type { PolicySource } from "./policy-source.js";
+
+export interface PipelineOptions {
+  policies: PolicySource;
+  audit: AuditLog;
+  metrics: Metrics;
+  mode: Mode;
+  /** Review retries stop this long after the webhook arrived, so GitHub still gets an answer in its 10 s. */
+  reviewDeadlineMs: number;
+  /** Upper bound for one review attempt (a hung connection). */
+  attemptTimeoutMs: number;
+  /** First retry backoff; doubles per attempt. */
+  retryBaseDelayMs?: number;
+  now?: () => number;
+}
+
+export interface CreatedEvent {
+  deliveryId: string;
+  /** Epoch ms when the webhook arrived. */
+  receivedAt: number;
+  org: string;
+  installationId: number | null;
+  /** The `personal_access_token_request` object, not yet validated. */
+  request: unknown;
+  octokit: InstanceType<typeof ProbotOctokit>;
+}
+
+/**
+ * The decision pipeline for one `created` event: normalise, judge, review (unless dry-run or the outcome is
+ * review), and write exactly one audit record, whatever happens. Fails closed: a bad payload or a missing
+ * policy gives outcome `error` and no review call.
+ */
+export async function handleCreated(options: PipelineOptions, event: CreatedEvent): Promise<DecisionRecord> {
+  const now = options.now ?? Date.now;
+  const started = now();
+  let request: TokenRequest | null = null;
+  let decision: Decision | null = null;
+  let review: ReviewOutcome | null = null;
+  let error: RecordInput["error"] = null;
+  let unexpected: unknown = null;
+  try {
+    request = tokenRequestFromWebhook(event.request);
+    const state = await options.policies.forOrg(event.org);
+    if (!state.ok) {
+      const message = `no valid policy for ${event.org} (${state.source}); the request stays pending: ${state.errors.join("; ")}`;
+      error = { kind: "policy", message };
+    } else {
+      decision = evaluate(state.policy, request);
+      if (options.mode === "enforce" && (decision.outcome === "approve" || decision.outcome === "deny")) {
+        review = await callReview(options, event, request, decision, now);
+      }
+    }
+  } catch (caught) {
+    error =
+      caught instanceof PayloadError
+        ? { kind: "payload", message: caught.message }
+        : { kind: "internal", message: `internal error: ${String(caught)}` };
+    if (!(caught instanceof PayloadError)) unexpected = caught;
+  }
+  const record = decisionRecord({
+    deliveryId: event.deliveryId,
+    org: event.org,
+    installationId: event.installationId,
+    requestId: requestIdOf(event.request),
+    request,
+    decision,
+    error,
+    mode: options.mode,
+    review,
+    durationMs: now() - started,
+  });
+  options.audit.write(record);
+  observe(options.metrics, record, review);
+  if (unexpected !== null) throw unexpected;
+  return record;
+}
+
+async function callReview(
+  options: PipelineOptions,
+  event: CreatedEvent,
+  request: TokenRequest,
+  decision: Decision,
+  now: () => number,
+): Promise<ReviewOutcome> {
+  if (event.installationId === null) {
+    return { status: "failed", httpStatus: null, attempts: 0, durationMs: 0, error: "the payload names no installation" };
+  }
+  return reviewRequest(
+    event.octokit,
+    {
+      org: event.org,
+      requestId: request.id,
+      action: decision.outcome === "approve" ? "approve" : "deny",
+      reason: decision.denyReason,
+    },
+    {
+      deadline: event.receivedAt + options.reviewDeadlineMs,
+      attemptTimeoutMs: options.attemptTimeoutMs,
+      baseDelayMs: options.retryBaseDelayMs,
+      now,
+    },
+  );
+}
+
+function observe(metrics: Metrics, record: DecisionRecord, review: ReviewOutcome | null): void {
+  metrics.decisions.inc({ outcome: record.outcome, rule: record.rule ?? "", mode: record.mode });
+  if (review) {
+    metrics.reviewCalls.inc({ result: review.status });
+    metrics.reviewDuration.observe({ result: review.status }, review.durationMs / 1000);
+  }
+}
+
+function requestIdOf(raw: unknown): number | null {
+  const id = (raw as { id?: unknown } | null)?.id;
+  return typeof id === "number" ? id : null;
+}

@@ -1,0 +1,66 @@
+#!/usr/bin/env node
+import { existsSync } from "node:fs";
+import { loadConfig } from "./config.js";
+import { createService } from "./create-service.js";
+import { createLogger } from "./logger.js";
+import { loadPolicyFile, staticPolicySource } from "./policy-source.js";
+import { setupHelp } from "./setup-help.js";
+
+/** Exit code for a configuration problem (sysexits EX_CONFIG): the process will not start until it is fixed. */
+const EX_CONFIG = 78;
+
+/** The only place that reads the environment and opens a port. */
+async function main(): Promise<void> {
+  // `.env` is for local use; variables already set win.
+  if (existsSync(".env")) process.loadEnvFile(".env");
+  const loaded = loadConfig(process.env);
+  if (!loaded.ok) {
+    console.error(`pat-warden cannot start:\n${loaded.problems.map((p) => `  - ${p}`).join("\n")}`);
+    if (loaded.missingCredentials) console.error(`\n${setupHelp()}`);
+    process.exit(EX_CONFIG);
+  }
+  const { config } = loaded;
+  const logger = createLogger({ level: config.logLevel, format: config.logFormat });
+
+  const policy = await loadPolicyFile(config.policyPath);
+  if (!policy.ok) {
+    console.error(`pat-warden cannot start: the policy is invalid\n${policy.errors.map((e) => `  ${e}`).join("\n")}`);
+    process.exit(EX_CONFIG);
+  }
+
+  const { server } = await createService(config, { logger, policies: staticPolicySource(policy) });
+  await server.listen({ host: config.host, port: config.port });
+  logger.info(
+    {
+      mode: config.mode,
+      policy_source: policy.policy.source,
+      policy_revision: policy.policy.revision,
+      rules: policy.policy.rules.length,
+      webhook_path: config.webhookPath,
+      github: config.baseUrl ?? "https://api.github.com",
+    },
+    "pat-warden ready",
+  );
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "stopping: no new webhooks; finishing the ones in flight");
+    // fastify answers 503 to new requests while close() waits for in-flight ones.
+    server.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, "error while stopping");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+}
+
+main().catch((error: unknown) => {
+  console.error("pat-warden failed to start:", error instanceof Error ? error.message : error);
+  process.exit(1);
+});

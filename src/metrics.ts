@@ -1,0 +1,53 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+/** The app's Prometheus metrics, in a registry of its own (so tests and several instances do not collide). */
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly decisions = new Counter({
+    name: "pat_warden_decisions_total",
+    help: "Decisions by outcome (approve, deny, review, error), deciding rule ('' when none) and mode.",
+    labelNames: ["outcome", "rule", "mode"] as const,
+    registers: [this.registry],
+  });
+
+  readonly reviewCalls = new Counter({
+    name: "pat_warden_review_calls_total",
+    help: "Review calls to GitHub by result (reviewed, not_pending, failed).",
+    labelNames: ["result"] as const,
+    registers: [this.registry],
+  });
+
+  readonly reviewDuration = new Histogram({
+    name: "pat_warden_review_call_duration_seconds",
+    help: "Time from the first attempt of a review call to its end, retries included.",
+    labelNames: ["result"] as const,
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  readonly webhooks = new Counter({
+    name: "pat_warden_webhooks_total",
+    help: "Webhook deliveries by event and HTTP status answered.",
+    labelNames: ["event", "status"] as const,
+    registers: [this.registry],
+  });
+
+  readonly policyLoaded = new Gauge({
+    name: "pat_warden_policy_loaded",
+    help: "1 when the policy is loaded and valid, 0 when it is missing or invalid (requests then stay pending).",
+    labelNames: ["source"] as const,
+    registers: [this.registry],
+  });
+
+  readonly policyRules = new Gauge({
+    name: "pat_warden_policy_rules",
+    help: "Number of rules in the loaded policy.",
+    labelNames: ["source"] as const,
+    registers: [this.registry],
+  });
+
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: "pat_warden_" });
+  }
+}

@@ -1,0 +1,32 @@
+import type { TokenRequest } from "./request.js";
+
+/** The result of one test of one condition: a human sentence plus whether it held. */
+export interface Check {
+  /** The condition's key in the policy, e.g. `permissions` or `expiry.max_days`. */
+  readonly condition: string;
+  readonly ok: boolean;
+  /** What was found, and when it failed, what would be accepted. Goes into deny reasons and the audit log. */
+  readonly text: string;
+}
+
+/** A compiled condition: immutable, patterns already built; `test` is pure and cheap. */
+export interface Condition {
+  readonly key: string;
+  /** Returns at least one check; the condition holds when every check is ok. */
+  test(request: TokenRequest): Check[];
+}
+
+/** Thrown while compiling a condition whose spec passed the schema but cannot be used (a bad pattern). */
+export class ConditionSpecError extends Error {
+  constructor(
+    /** Path below the condition, e.g. ["names", 2]. */
+    readonly path: (string | number)[],
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function quoteList(values: readonly string[]): string {
+  return values.map((v) => JSON.stringify(v)).join(", ");
+}

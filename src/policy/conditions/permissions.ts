@@ -1,0 +1,112 @@
+import type { Check, Condition } from "../check.js";
+import { ConditionSpecError } from "../check.js";
+import { levelRank, type Level } from "../levels.js";
+import { ANY_PERMISSION, KNOWN_PERMISSIONS, PERMISSION_CATEGORIES } from "../permission-names.js";
+import type { PermissionSet, TokenRequest } from "../request.js";
+
+export type PermissionSpec = Partial<Record<(typeof PERMISSION_CATEGORIES)[number], Record<string, Level>>>;
+
+type Judged = "result" | "added";
+
+const JUDGED_LABEL: Record<Judged, string> = { result: "", added: "added " };
+
+/**
+ * Ceiling: every permission the token would hold (or, for `added`, every permission this request adds or
+ * upgrades) must be listed at or above its level. A permission not listed is not allowed; a level GitHub
+ * reports that this code does not know ranks above admin, so it fails every ceiling.
+ */
+export function compilePermissionCeiling(spec: PermissionSpec, judged: Judged): Condition {
+  validateNames(spec);
+  const key = judged === "result" ? "permissions" : "added_permissions";
+  const accepted = describeSpec(spec);
+  return {
+    key,
+    test(request) {
+      const set = judgedSet(request, judged);
+      if (set === null) {
+        return [{ condition: key, ok: false, text: `what this request adds is unknown; accepted: ${accepted}` }];
+      }
+      const failures: Check[] = [];
+      for (const category of PERMISSION_CATEGORIES) {
+        for (const [name, level] of Object.entries(set[category])) {
+          const ceiling = spec[category]?.[name] ?? spec[category]?.[ANY_PERMISSION];
+          const what = `${JUDGED_LABEL[judged]}${category} permission "${name}"`;
+          if (ceiling === undefined) {
+            failures.push({ condition: key, ok: false, text: `${what} (${level}) is not allowed` });
+          } else if (levelRank(level) > levelRank(ceiling)) {
+            failures.push({ condition: key, ok: false, text: `${what} is ${level}; at most ${ceiling} is accepted` });
+          }
+        }
+      }
+      if (failures.length > 0) return failures;
+      return [{ condition: key, ok: true, text: `${JUDGED_LABEL[judged]}permissions within ${accepted}` }];
+    },
+  };
+}
+
+/** Holds when the token would hold at least one of the listed permissions at or above the listed level. */
+export function compilePermissionsAny(spec: PermissionSpec): Condition {
+  validateNames(spec);
+  const listed = describeSpec(spec, "or above");
+  return {
+    key: "permissions_any",
+    test(request) {
+      for (const category of PERMISSION_CATEGORIES) {
+        for (const [name, level] of Object.entries(request.permissions[category])) {
+          const threshold = spec[category]?.[name] ?? spec[category]?.[ANY_PERMISSION];
+          if (threshold !== undefined && levelRank(level) >= levelRank(threshold)) {
+            return [{ condition: "permissions_any", ok: true, text: `${category} permission "${name}" is ${level}` }];
+          }
+        }
+      }
+      return [{ condition: "permissions_any", ok: false, text: `no permission among ${listed}` }];
+    },
+  };
+}
+
+function judgedSet(request: TokenRequest, judged: Judged): PermissionSet | null {
+  return judged === "result" ? request.permissions : request.permissionsAdded;
+}
+
+function validateNames(spec: PermissionSpec): void {
+  for (const category of PERMISSION_CATEGORIES) {
+    for (const name of Object.keys(spec[category] ?? {})) {
+      if (name !== ANY_PERMISSION && !KNOWN_PERMISSIONS[category].has(name)) {
+        throw new ConditionSpecError(
+          [category, name],
+          `unknown ${category} permission ${JSON.stringify(name)}${suggest(category, name)}`,
+        );
+      }
+    }
+  }
+}
+
+function suggest(category: (typeof PERMISSION_CATEGORIES)[number], name: string): string {
+  const known = [...KNOWN_PERMISSIONS[category]];
+  const close = known.find((k) => k.startsWith(name) || name.startsWith(k) || editDistance(k, name) <= 2);
+  return close ? ` (did you mean "${close}"?)` : "";
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j]!;
+      row[j] = Math.min(above + 1, row[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length]!;
+}
+
+/** "repository: contents (up to write), * (up to read); organization: none" */
+function describeSpec(spec: PermissionSpec, relation = "up to"): string {
+  const parts = PERMISSION_CATEGORIES.flatMap((category) => {
+    const entries = Object.entries(spec[category] ?? {});
+    if (entries.length === 0) return [];
+    return [`${category}: ${entries.map(([name, level]) => `${name} (${relation} ${level})`).join(", ")}`];
+  });
+  return parts.length === 0 ? "no permissions" : parts.join("; ");
+}

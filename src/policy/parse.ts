@@ -1,0 +1,177 @@
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, type Node } from "yaml";
+import type { z } from "zod";
+import type { Condition } from "./check.js";
+import {
+  buildRule,
+  compileConditions,
+  type CompiledPolicy,
+  type CompiledRule,
+  type ConditionCompileError,
+  type PolicyOrigin,
+} from "./compile.js";
+import { policySchema, ruleSchema } from "./schema.js";
+import { describeIssue } from "./describe-issue.js";
+
+/** One problem in a policy file, placed at a line and column (1-based). */
+export interface PolicyError {
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+  /** Where in the document, e.g. `rules[1].outcome`; empty for syntax errors. */
+  readonly path: string;
+  readonly message: string;
+}
+
+export type ParseResult = { ok: true; policy: CompiledPolicy } | { ok: false; errors: PolicyError[] };
+
+/** `policies/default.yml:9:15 rules[1].outcome: "aprove" is not one of approve, deny, review, continue` */
+export function formatPolicyError(error: PolicyError): string {
+  const where = `${error.file}:${error.line}:${error.column}`;
+  return error.path ? `${where} ${error.path}: ${error.message}` : `${where} ${error.message}`;
+}
+
+type Path = (string | number)[];
+
+/**
+ * Parses, validates and compiles a policy. The only entry point for every caller (server, CLI, tests), so they
+ * can never disagree on what is valid. Reports every error it can find: YAML syntax, schema, and semantics
+ * (bad patterns, unknown permission names, duplicate rule names), each with file:line:col.
+ */
+export function parsePolicy(text: string, origin: PolicyOrigin): ParseResult {
+  const lineCounter = new LineCounter();
+  const documents = parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
+  const at = (offset: number) => lineCounter.linePos(offset);
+  const errors: PolicyError[] = [];
+  const report = (offset: number, path: Path, message: string) => {
+    const { line, col } = at(offset);
+    errors.push({ file: origin.source, line, column: col, path: formatPath(path), message });
+  };
+
+  if (!Array.isArray(documents)) {
+    report(0, [], "the policy file is empty");
+    return { ok: false, errors };
+  }
+  if (documents.length === 0) {
+    report(0, [], "the policy file is empty");
+    return { ok: false, errors };
+  }
+  for (const extra of documents.slice(1)) report(extra.range[0], [], "a policy file holds one YAML document");
+  const doc = documents[0]!;
+  for (const error of [...doc.errors, ...doc.warnings]) {
+    report(error.pos[0], [], error.message.split("\n")[0]!);
+  }
+  if (errors.length > 0) return { ok: false, errors: sorted(errors) };
+  if (doc.contents === null) {
+    report(0, [], "the policy file is empty");
+    return { ok: false, errors };
+  }
+
+  const data: unknown = doc.toJS({ maxAliasCount: 50 });
+  const root = doc.contents as Node;
+  const offsetOf = (path: Path, key?: string) => locate(root, path, key);
+
+  const parsed = policySchema.safeParse(data);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const path = issue.path as Path;
+      for (const { key, message } of describeIssue(issue as z.core.$ZodIssue, valueAt(data, path))) {
+        report(offsetOf(path, key), key === undefined ? path : [...path, key], message);
+      }
+    }
+  }
+
+  // Semantic checks run on every rule whose own shape is valid, so one bad rule does not hide another's errors.
+  const rawRules = isRecord(data) && Array.isArray(data.rules) ? (data.rules as unknown[]) : [];
+  const rules: CompiledRule[] = [];
+  const firstLineByName = new Map<string, number>();
+  rawRules.forEach((raw, index) => {
+    const rulePath: Path = ["rules", index];
+    const line = at(offsetOf(rulePath)).line;
+    if (isRecord(raw) && typeof raw.name === "string") {
+      const first = firstLineByName.get(raw.name);
+      if (first === undefined) firstLineByName.set(raw.name, line);
+      else report(offsetOf([...rulePath, "name"]), [...rulePath, "name"], `duplicate rule name "${raw.name}" (first at line ${first})`);
+    }
+    if (!isRecord(raw)) return;
+    const compiled: Partial<Record<"match" | "require", Condition[]>> = {};
+    for (const block of ["match", "require"] as const) {
+      const conditions = raw[block];
+      if (!isRecord(conditions)) continue;
+      const blockErrors: ConditionCompileError[] = [];
+      compiled[block] = compileConditions(conditions, blockErrors);
+      for (const error of blockErrors) {
+        const path = [...rulePath, block, ...error.path];
+        report(offsetOf(path.slice(0, -1), String(path.at(-1))), path, error.message);
+      }
+    }
+    const shaped = ruleSchema.safeParse(raw);
+    if (shaped.success) rules.push(buildRule(shaped.data, line, compiled.match ?? [], compiled.require ?? []));
+  });
+
+  if (errors.length > 0 || !parsed.success) return { ok: false, errors: sorted(errors) };
+  return {
+    ok: true,
+    policy: Object.freeze({
+      source: origin.source,
+      revision: origin.revision,
+      noMatch: parsed.data.no_match ?? "review",
+      noMatchMessage: parsed.data.no_match_message,
+      rules: Object.freeze(rules),
+    }),
+  };
+}
+
+/** `rules[1].require.permissions` */
+export function formatPath(path: Path): string {
+  return path.reduce<string>((text, part) => {
+    if (typeof part === "number") return `${text}[${part}]`;
+    const segment = /^[A-Za-z_$][\w$]*$/.test(part) ? part : JSON.stringify(part);
+    return text ? `${text}.${segment}` : segment;
+  }, "");
+}
+
+/**
+ * Offset of the node at `path` (or of the key `key` inside it). When the path leads to nothing (a missing key),
+ * the deepest node that exists is used, so "is required" points at the map that lacks the key.
+ */
+function locate(root: Node, path: Path, key?: string): number {
+  let node: Node = root;
+  for (const part of path) {
+    const next = child(node, part);
+    if (!next) break;
+    node = next;
+  }
+  if (key !== undefined && isMap(node)) {
+    const pair = node.items.find((item) => isScalar(item.key) && String(item.key.value) === key);
+    if (pair && isScalar(pair.key)) return pair.key.range?.[0] ?? 0;
+  }
+  return node.range?.[0] ?? 0;
+}
+
+/** The value node under a map key or sequence index; for a key with an empty value, the key itself. */
+function child(node: Node, part: string | number): Node | undefined {
+  if (isMap(node)) {
+    const pair = node.items.find((item) => isPair(item) && isScalar(item.key) && String(item.key.value) === String(part));
+    if (!pair) return undefined;
+    return (pair.value ?? pair.key) as Node;
+  }
+  if (isSeq(node) && typeof part === "number") return (node.items[part] as Node | undefined) ?? undefined;
+  return undefined;
+}
+
+function sorted(errors: PolicyError[]): PolicyError[] {
+  return errors.sort((a, b) => a.line - b.line || a.column - b.column);
+}
+
+function valueAt(data: unknown, path: Path): unknown {
+  let value = data;
+  for (const part of path) {
+    if (value === null || typeof value !== "object") return undefined;
+    value = (value as Record<string | number, unknown>)[part];
+  }
+  return value;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,130 @@
+import { z } from "zod";
+import { LEVELS } from "./levels.js";
+
+/**
+ * The one definition of the policy file's shape. The TypeScript types, the runtime validation and the published
+ * JSON Schema (`pat-warden schema`, policies/policy.schema.json) are all derived from it.
+ */
+
+const level = z.enum(LEVELS).describe("read < write < admin");
+
+const permissionMap = z
+  .record(z.string(), level)
+  .describe('Permission name (or "*" for any other permission of the category) → level.');
+
+const permissions = z
+  .strictObject({
+    organization: permissionMap.optional(),
+    repository: permissionMap.optional(),
+    other: permissionMap.optional().describe("Account permissions."),
+  })
+  .describe("Permissions by category.");
+
+const nonEmptyStrings = z.array(z.string().min(1)).min(1);
+
+export const conditionsSchema = z
+  .strictObject({
+    requester: z
+      .strictObject({
+        logins: nonEmptyStrings
+          .optional()
+          .describe("The requester's login is one of these (case-insensitive; * and ? wildcards)."),
+        exclude: nonEmptyStrings.optional().describe("The requester's login is none of these."),
+      })
+      .optional(),
+    token_name: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("A regular expression the whole token name must match. A request without a name fails."),
+    permissions: permissions
+      .optional()
+      .describe(
+        "Ceiling on everything the token would hold (permissions_result): each permission must be listed at or above its level. A permission not listed is not allowed.",
+      ),
+    permissions_any: permissions
+      .optional()
+      .describe("Holds when the token would hold at least one of these permissions at or above the level."),
+    added_permissions: permissions
+      .optional()
+      .describe("Ceiling on what this request adds or upgrades (permissions_added and permissions_upgraded)."),
+    repositories: z
+      .strictObject({
+        selection: z
+          .array(z.enum(["none", "all", "subset"]))
+          .min(1)
+          .optional()
+          .describe("Accepted repository selections."),
+        names: nonEmptyStrings
+          .optional()
+          .describe(
+            "Glob patterns (case-insensitive); every selected repository must match one. 'all' never satisfies this.",
+          ),
+        max_count: z
+          .number()
+          .int()
+          .min(0)
+          .optional()
+          .describe("At most this many repositories. 'all' never satisfies this."),
+      })
+      .optional(),
+    expiry: z
+      .strictObject({
+        required: z.boolean().optional().describe("The token must have an expiration date."),
+        max_days: z
+          .number()
+          .positive()
+          .optional()
+          .describe("Maximum lifetime in days, from the request's created_at. A token that never expires fails."),
+      })
+      .optional(),
+  })
+  .describe("Conditions; all listed must hold.");
+
+export const OUTCOMES = ["approve", "deny", "review", "continue"] as const;
+export const OTHERWISE = ["deny", "review", "continue"] as const;
+
+export const ruleSchema = z.strictObject({
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "must use only letters, digits, '.', '_' and '-', and start with a letter or digit")
+    .max(100)
+    .describe("Unique name, quoted in deny reasons and the audit log."),
+  description: z.string().optional(),
+  match: conditionsSchema.optional().describe("Which requests the rule applies to. Absent: every request."),
+  require: conditionsSchema
+    .optional()
+    .describe("Limits a request the rule applies to must meet for `outcome`; otherwise `otherwise`."),
+  outcome: z.enum(OUTCOMES).describe("What happens when `match` and `require` hold."),
+  otherwise: z
+    .enum(OTHERWISE)
+    .optional()
+    .describe("What happens when `match` holds but a `require` check fails. Default: continue."),
+  message: z.string().max(300).optional().describe("Added to the deny reason sent to the requester."),
+});
+
+export const policySchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    version: z.literal(1).describe("Policy format version."),
+    no_match: z
+      .enum(["review", "deny"])
+      .optional()
+      .describe("When no rule decides: leave pending for a human (review, default) or deny. Never approve."),
+    no_match_message: z.string().max(300).optional().describe("Added to the deny reason when no_match is deny."),
+    rules: z.array(ruleSchema).describe("Evaluated in order; the first rule that decides wins."),
+  })
+  .meta({
+    title: "pat-warden policy",
+    description: "Rules for reviewing fine-grained personal access token requests.",
+  });
+
+export type PolicyDocument = z.infer<typeof policySchema>;
+export type RuleDocument = z.infer<typeof ruleSchema>;
+export type ConditionsDocument = z.infer<typeof conditionsSchema>;
+export type Outcome = (typeof OUTCOMES)[number];
+
+/** The JSON Schema published for editors and CI. */
+export function policyJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(policySchema, { io: "input", target: "draft-2020-12" }) as Record<string, unknown>;
+}

@@ -1,0 +1,160 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import type { Logger } from "pino";
+import type { Probot } from "probot";
+import { DeliveryLedger } from "./delivery-ledger.js";
+import type { Metrics } from "./metrics.js";
+import type { PolicySource } from "./policy-source.js";
+
+export interface ServerOptions {
+  probot: Probot;
+  metrics: Metrics;
+  policies: PolicySource;
+  logger: Logger;
+  webhookPath: string;
+  webhookMaxBytes: number;
+  /** Answer 202 "still processing" after this long; GitHub gives up at 10 s. */
+  ackAfterMs?: number;
+  ledger?: DeliveryLedger;
+}
+
+const REQUIRED_HEADERS = ["x-github-event", "x-github-delivery", "x-hub-signature-256"] as const;
+
+/**
+ * Builds the HTTP server, not listening: webhooks, health, readiness, metrics. One fastify instance per call, so
+ * tests can `inject()` without a port.
+ */
+export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
+  const server = Fastify({
+    loggerInstance: options.logger as FastifyBaseLogger,
+    disableRequestLogging: true,
+    return503OnClosing: true,
+  });
+  await options.probot.ready();
+
+  server.get("/healthz", async () => ({ status: "ok" }));
+
+  server.get("/readyz", async (_request, reply) => {
+    const policies = options.policies.states().map((state) =>
+      state.ok
+        ? { source: state.policy.source, revision: state.policy.revision, valid: true, rules: state.policy.rules.length }
+        : { source: state.source, valid: false, errors: state.errors },
+    );
+    const ready = policies.every((policy) => policy.valid);
+    return reply.code(ready ? 200 : 503).send({ status: ready ? "ready" : "not_ready", policies });
+  });
+
+  server.get("/metrics", async (_request, reply) => {
+    for (const state of options.policies.states()) {
+      const source = state.ok ? state.policy.source : state.source;
+      options.metrics.policyLoaded.set({ source }, state.ok ? 1 : 0);
+      options.metrics.policyRules.set({ source }, state.ok ? state.policy.rules.length : 0);
+    }
+    return reply.type(options.metrics.registry.contentType).send(await options.metrics.registry.metrics());
+  });
+
+  await server.register(
+    async (scope) => webhookRoute(scope, { ...options, ledger: options.ledger ?? new DeliveryLedger() }),
+  );
+  return server;
+}
+
+/**
+ * POST on the webhook path. The body is kept as the exact string received: the signature is computed over those
+ * bytes, and re-serialising parsed JSON would change them. Every refusal is a 4xx with a message saying why, and
+ * nothing else happens.
+ */
+async function webhookRoute(scope: FastifyInstance, options: ServerOptions & { ledger: DeliveryLedger }): Promise<void> {
+  const { probot, metrics, ledger } = options;
+  const ackAfterMs = options.ackAfterMs ?? 9000;
+
+  scope.removeAllContentTypeParsers();
+  scope.addContentTypeParser("application/json", { parseAs: "string", bodyLimit: options.webhookMaxBytes }, (_r, body, done) =>
+    done(null, body),
+  );
+
+  scope.setErrorHandler(async (error: Error & { statusCode?: number; code?: string }, request, reply) => {
+    const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    const message =
+      error.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE"
+        ? `content type must be application/json, found ${JSON.stringify(request.headers["content-type"] ?? "")}`
+        : error.code === "FST_ERR_CTP_BODY_TOO_LARGE"
+          ? `body larger than ${options.webhookMaxBytes} bytes (WEBHOOK_MAX_BYTES)`
+          : status === 500
+            ? "internal error"
+            : error.message;
+    if (status === 500) request.log.error({ err: error }, "webhook route failed");
+    return refuse(request, reply, status, message);
+  });
+
+  scope.post(options.webhookPath, async (request, reply) => {
+    const headers = request.headers;
+    const missing = REQUIRED_HEADERS.filter((name) => typeof headers[name] !== "string" || headers[name] === "");
+    if (missing.length > 0) return refuse(request, reply, 400, `missing header ${missing.join(", ")}`);
+    const id = headers["x-github-delivery"] as string;
+    const name = headers["x-github-event"] as string;
+    const body = typeof request.body === "string" ? request.body : "";
+
+    if (!(await probot.webhooks.verify(body, headers["x-hub-signature-256"] as string))) {
+      return refuse(request, reply, 401, "signature does not match: check WEBHOOK_SECRET against the App's webhook secret");
+    }
+    let payload: unknown;
+    try {
+      payload = JSON.parse(body);
+    } catch {
+      return refuse(request, reply, 400, "body is not valid JSON");
+    }
+    if (typeof payload !== "object" || payload === null || Array.isArray(payload)) {
+      return refuse(request, reply, 400, "body must be a JSON object");
+    }
+
+    const seen = ledger.begin(id);
+    if (seen !== "new") {
+      request.log.info({ delivery_id: id, event: name, seen }, "repeated delivery ignored");
+      return answer(reply, metrics, name, seen === "done" ? 200 : 202, { status: "duplicate", delivery: id });
+    }
+
+    const handling = probot.receive({ id, name, payload } as Parameters<Probot["receive"]>[0]).then(
+      () => {
+        ledger.finish(id);
+        return { status: 200, body: { status: "ok", delivery: id } };
+      },
+      (error: unknown) => {
+        const first = firstError(error);
+        const status = typeof first.status === "number" && first.status >= 400 ? first.status : 500;
+        // A failure GitHub could fix by redelivering (review call failed, a bug) frees the id; a bad payload does not.
+        if (status >= 500) ledger.release(id);
+        else ledger.finish(id);
+        if (status === 500) request.log.error({ err: first, delivery_id: id }, "webhook handler failed");
+        return { status, body: { status: "error", delivery: id, message: status === 500 ? "internal error" : first.message } };
+      },
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const stillProcessing = new Promise<{ status: number; body: object }>((resolve) => {
+      timer = setTimeout(() => resolve({ status: 202, body: { status: "processing", delivery: id } }), ackAfterMs);
+    });
+    const result = await Promise.race([handling, stillProcessing]);
+    clearTimeout(timer);
+    return answer(reply, metrics, name, result.status, result.body);
+  });
+}
+
+function refuse(request: FastifyRequest, reply: FastifyReply, status: number, message: string) {
+  const event = typeof request.headers["x-github-event"] === "string" ? request.headers["x-github-event"] : "unknown";
+  request.log.warn(
+    { status, delivery_id: request.headers["x-github-delivery"], event, remote: request.ip },
+    `webhook refused: ${message}`,
+  );
+  return reply.code(status).send({ status: "refused", message });
+}
+
+function answer(reply: FastifyReply, metrics: Metrics, event: string, status: number, body: object) {
+  metrics.webhooks.inc({ event, status: String(status) });
+  return reply.code(status).send(body);
+}
+
+/** Octokit's webhooks wrap handler errors in an AggregateError; the first one carries the status. */
+function firstError(error: unknown): { status?: number; message: string } {
+  const inner = (error as { errors?: unknown[] }).errors?.[0] ?? error;
+  const e = inner as { status?: unknown; message?: unknown };
+  return { status: typeof e.status === "number" ? e.status : undefined, message: String(e.message ?? inner) };
+}
