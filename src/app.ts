@@ -67,4 +67,3 @@ function lifecycleRecord(context: Context<"personal_access_token_request">): Lif
     actor_type: payload.sender?.type ?? null,
   };
 }
-

@@ -23,7 +23,11 @@ export interface Config {
 
 export type ConfigResult =
   | { ok: true; config: Config }
-  | { ok: false; problems: string[]; /** APP_ID or the private key is absent: show how to register the App. */ missingCredentials: boolean };
+  | {
+      ok: false;
+      problems: string[];
+      /** APP_ID or the private key is absent: show how to register the App. */ missingCredentials: boolean;
+    };
 
 type Env = Record<string, string | undefined>;
 
@@ -51,11 +55,14 @@ export function loadConfig(env: Env): ConfigResult {
 
   const webhookSecret = value("WEBHOOK_SECRET");
   if (webhookSecret === undefined) {
-    problems.push("WEBHOOK_SECRET is not set: use the webhook secret entered in the App's settings (a long random string).");
+    problems.push(
+      "WEBHOOK_SECRET is not set: use the webhook secret entered in the App's settings (a long random string).",
+    );
   }
 
   const webhookPath = value("WEBHOOK_PATH") ?? "/api/github/webhooks";
-  if (!webhookPath.startsWith("/")) problems.push(`WEBHOOK_PATH must start with "/", found "${webhookPath}".`);
+  if (!webhookPath.startsWith("/"))
+    problems.push(`WEBHOOK_PATH must start with "/", found "${webhookPath}".`);
 
   const protocol = value("GHE_PROTOCOL") ?? "https";
   if (protocol !== "https" && protocol !== "http") {
@@ -63,7 +70,9 @@ export function loadConfig(env: Env): ConfigResult {
   }
   const gheHost = value("GHE_HOST");
   if (gheHost !== undefined && !/^[A-Za-z0-9.-]+(:\d+)?$/.test(gheHost)) {
-    problems.push(`GHE_HOST must be a host name with an optional port and no scheme (e.g. github.example.com), found "${gheHost}".`);
+    problems.push(
+      `GHE_HOST must be a host name with an optional port and no scheme (e.g. github.example.com), found "${gheHost}".`,
+    );
   }
 
   const port = integer(env, "PORT", 3000, 0, 65535, problems);
@@ -72,7 +81,14 @@ export function loadConfig(env: Env): ConfigResult {
   const dryRun = oneOf(env, "DRY_RUN", ["true", "false", "1", "0"] as const, "false", problems);
   const reviewDeadlineMs = integer(env, "REVIEW_DEADLINE_MS", 8000, 500, 60_000, problems);
   const attemptTimeoutMs = integer(env, "REVIEW_ATTEMPT_TIMEOUT_MS", 5000, 100, 60_000, problems);
-  const webhookMaxBytes = integer(env, "WEBHOOK_MAX_BYTES", 5 * 1024 * 1024, 1024, 25 * 1024 * 1024, problems);
+  const webhookMaxBytes = integer(
+    env,
+    "WEBHOOK_MAX_BYTES",
+    5 * 1024 * 1024,
+    1024,
+    25 * 1024 * 1024,
+    problems,
+  );
 
   if (problems.length > 0) {
     return { ok: false, problems, missingCredentials: appId === undefined || privateKey === undefined };
@@ -99,18 +115,26 @@ export function loadConfig(env: Env): ConfigResult {
 }
 
 /** PRIVATE_KEY (PEM, PEM with literal "\n", or base64 of a PEM) or PRIVATE_KEY_PATH; checked to be a usable key. */
-function readPrivateKey(inline: string | undefined, path: string | undefined, problems: string[]): string | undefined {
+function readPrivateKey(
+  inline: string | undefined,
+  path: string | undefined,
+  problems: string[],
+): string | undefined {
   let pem: string;
   let from: string;
   if (inline !== undefined) {
     from = "PRIVATE_KEY";
-    pem = inline.includes("-----BEGIN") ? inline.replace(/\\n/g, "\n") : Buffer.from(inline, "base64").toString("utf8");
+    pem = inline.includes("-----BEGIN")
+      ? inline.replace(/\\n/g, "\n")
+      : Buffer.from(inline, "base64").toString("utf8");
   } else if (path !== undefined) {
     from = `PRIVATE_KEY_PATH (${path})`;
     try {
       pem = readFileSync(path, "utf8");
     } catch (error) {
-      problems.push(`PRIVATE_KEY_PATH: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? "error"}.`);
+      problems.push(
+        `PRIVATE_KEY_PATH: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? "error"}.`,
+      );
       return undefined;
     }
   } else {
@@ -129,7 +153,14 @@ function readPrivateKey(inline: string | undefined, path: string | undefined, pr
   return pem;
 }
 
-function integer(env: Env, name: string, fallback: number, min: number, max: number, problems: string[]): number {
+function integer(
+  env: Env,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+  problems: string[],
+): number {
   const raw = env[name]?.trim();
   if (raw === undefined || raw === "") return fallback;
   const parsed = Number(raw);
@@ -140,7 +171,13 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   return parsed;
 }
 
-function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T, problems: string[]): T {
+function oneOf<T extends string>(
+  env: Env,
+  name: string,
+  allowed: readonly T[],
+  fallback: T,
+  problems: string[],
+): T {
   const raw = env[name]?.trim().toLowerCase();
   if (raw === undefined || raw === "") return fallback;
   if ((allowed as readonly string[]).includes(raw)) return raw as T;

@@ -8,6 +8,16 @@ import { Metrics } from "./metrics.js";
 import type { PolicySource } from "./policy-source.js";
 import { buildServer } from "./server.js";
 
+/**
+ * Probot passes its own throttle options to every Octokit it builds, over any plain defaults; a function
+ * default runs last and wins. (Probot's throttle also spaces POSTs 1 s apart, which no webhook deadline survives.)
+ */
+const WithoutProbotRetries = ProbotOctokit.defaults((options: Record<string, unknown>) => ({
+  ...options,
+  retry: { enabled: false },
+  throttle: { ...(options.throttle as object), enabled: false },
+}));
+
 export interface Service {
   server: FastifyInstance;
   probot: Probot;
@@ -30,7 +40,7 @@ export async function createService(
     secret: config.webhookSecret,
     baseUrl: config.baseUrl,
     log: deps.logger,
-    Octokit: ProbotOctokit.defaults({ retry: { enabled: false }, throttle: { enabled: false } }),
+    Octokit: WithoutProbotRetries,
   });
   await probot.load(
     patWardenApp({

@@ -91,7 +91,13 @@ async function callReview(
   now: () => number,
 ): Promise<ReviewOutcome> {
   if (event.installationId === null) {
-    return { status: "failed", httpStatus: null, attempts: 0, durationMs: 0, error: "the payload names no installation" };
+    return {
+      status: "failed",
+      httpStatus: null,
+      attempts: 0,
+      durationMs: 0,
+      error: "the payload names no installation",
+    };
   }
   return reviewRequest(
     event.octokit,

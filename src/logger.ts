@@ -21,7 +21,11 @@ export function createLogger(options: {
   format: "json" | "pretty";
   destination?: NodeJS.WritableStream;
 }): Logger {
-  const config = { name: "pat-warden", level: options.level, redact: { paths: REDACTED_PATHS, censor: "[redacted]" } };
+  const config = {
+    name: "pat-warden",
+    level: options.level,
+    redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
+  };
   if (options.format === "pretty") {
     return pino(config, pretty({ colorize: false, destination: options.destination ?? 1, sync: true }));
   }

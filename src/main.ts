@@ -24,14 +24,17 @@ async function main(): Promise<void> {
 
   const policy = await loadPolicyFile(config.policyPath);
   if (!policy.ok) {
-    console.error(`pat-warden cannot start: the policy is invalid\n${policy.errors.map((e) => `  ${e}`).join("\n")}`);
+    console.error(
+      `pat-warden cannot start: the policy is invalid\n${policy.errors.map((e) => `  ${e}`).join("\n")}`,
+    );
     process.exit(EX_CONFIG);
   }
 
   const { server } = await createService(config, { logger, policies: staticPolicySource(policy) });
-  await server.listen({ host: config.host, port: config.port });
+  const address = await server.listen({ host: config.host, port: config.port });
   logger.info(
     {
+      address,
       mode: config.mode,
       policy_source: policy.policy.source,
       policy_revision: policy.policy.revision,

@@ -5,8 +5,7 @@ import { formatPolicyError, parsePolicy } from "./policy/parse.js";
 
 /** The policy an org is judged by, or why there is none (then nothing is approved or denied). */
 export type PolicyState =
-  | { ok: true; policy: CompiledPolicy }
-  | { ok: false; source: string; errors: readonly string[] };
+  { ok: true; policy: CompiledPolicy } | { ok: false; source: string; errors: readonly string[] };
 
 /** Gives the policy for an org. The bundled-file source gives every org the same policy. */
 export interface PolicySource {
@@ -26,7 +25,11 @@ export async function loadPolicyFile(path: string): Promise<PolicyState> {
   try {
     text = await readFile(path, "utf8");
   } catch (error) {
-    return { ok: false, source: path, errors: [`${path}: cannot read the policy file: ${(error as Error).message}`] };
+    return {
+      ok: false,
+      source: path,
+      errors: [`${path}: cannot read the policy file: ${(error as Error).message}`],
+    };
   }
   const result = parsePolicy(text, { source: path, revision: contentRevision(text) });
   return result.ok ? result : { ok: false, source: path, errors: result.errors.map(formatPolicyError) };

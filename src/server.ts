@@ -1,4 +1,9 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from "fastify";
 import type { Logger } from "pino";
 import type { Probot } from "probot";
 import { DeliveryLedger } from "./delivery-ledger.js";
@@ -24,21 +29,24 @@ const REQUIRED_HEADERS = ["x-github-event", "x-github-delivery", "x-hub-signatur
  * tests can `inject()` without a port.
  */
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
-  const server = Fastify({
-    loggerInstance: options.logger as FastifyBaseLogger,
-    disableRequestLogging: true,
-    return503OnClosing: true,
-  });
+  const server = Fastify({ loggerInstance: options.logger as FastifyBaseLogger, return503OnClosing: true });
   await options.probot.ready();
 
   server.get("/healthz", async () => ({ status: "ok" }));
 
   server.get("/readyz", async (_request, reply) => {
-    const policies = options.policies.states().map((state) =>
-      state.ok
-        ? { source: state.policy.source, revision: state.policy.revision, valid: true, rules: state.policy.rules.length }
-        : { source: state.source, valid: false, errors: state.errors },
-    );
+    const policies = options.policies
+      .states()
+      .map((state) =>
+        state.ok
+          ? {
+              source: state.policy.source,
+              revision: state.policy.revision,
+              valid: true,
+              rules: state.policy.rules.length,
+            }
+          : { source: state.source, valid: false, errors: state.errors },
+      );
     const ready = policies.every((policy) => policy.valid);
     return reply.code(ready ? 200 : 503).send({ status: ready ? "ready" : "not_ready", policies });
   });
@@ -52,8 +60,8 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     return reply.type(options.metrics.registry.contentType).send(await options.metrics.registry.metrics());
   });
 
-  await server.register(
-    async (scope) => webhookRoute(scope, { ...options, ledger: options.ledger ?? new DeliveryLedger() }),
+  await server.register(async (scope) =>
+    webhookRoute(scope, { ...options, ledger: options.ledger ?? new DeliveryLedger() }),
   );
   return server;
 }
@@ -63,17 +71,23 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
  * bytes, and re-serialising parsed JSON would change them. Every refusal is a 4xx with a message saying why, and
  * nothing else happens.
  */
-async function webhookRoute(scope: FastifyInstance, options: ServerOptions & { ledger: DeliveryLedger }): Promise<void> {
+async function webhookRoute(
+  scope: FastifyInstance,
+  options: ServerOptions & { ledger: DeliveryLedger },
+): Promise<void> {
   const { probot, metrics, ledger } = options;
   const ackAfterMs = options.ackAfterMs ?? 9000;
 
   scope.removeAllContentTypeParsers();
-  scope.addContentTypeParser("application/json", { parseAs: "string", bodyLimit: options.webhookMaxBytes }, (_r, body, done) =>
-    done(null, body),
+  scope.addContentTypeParser(
+    "application/json",
+    { parseAs: "string", bodyLimit: options.webhookMaxBytes },
+    (_r, body, done) => done(null, body),
   );
 
   scope.setErrorHandler(async (error: Error & { statusCode?: number; code?: string }, request, reply) => {
-    const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    const status =
+      error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
     const message =
       error.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE"
         ? `content type must be application/json, found ${JSON.stringify(request.headers["content-type"] ?? "")}`
@@ -88,14 +102,21 @@ async function webhookRoute(scope: FastifyInstance, options: ServerOptions & { l
 
   scope.post(options.webhookPath, async (request, reply) => {
     const headers = request.headers;
-    const missing = REQUIRED_HEADERS.filter((name) => typeof headers[name] !== "string" || headers[name] === "");
+    const missing = REQUIRED_HEADERS.filter(
+      (name) => typeof headers[name] !== "string" || headers[name] === "",
+    );
     if (missing.length > 0) return refuse(request, reply, 400, `missing header ${missing.join(", ")}`);
     const id = headers["x-github-delivery"] as string;
     const name = headers["x-github-event"] as string;
     const body = typeof request.body === "string" ? request.body : "";
 
     if (!(await probot.webhooks.verify(body, headers["x-hub-signature-256"] as string))) {
-      return refuse(request, reply, 401, "signature does not match: check WEBHOOK_SECRET against the App's webhook secret");
+      return refuse(
+        request,
+        reply,
+        401,
+        "signature does not match: check WEBHOOK_SECRET against the App's webhook secret",
+      );
     }
     let payload: unknown;
     try {
@@ -125,12 +146,18 @@ async function webhookRoute(scope: FastifyInstance, options: ServerOptions & { l
         if (status >= 500) ledger.release(id);
         else ledger.finish(id);
         if (status === 500) request.log.error({ err: first, delivery_id: id }, "webhook handler failed");
-        return { status, body: { status: "error", delivery: id, message: status === 500 ? "internal error" : first.message } };
+        return {
+          status,
+          body: { status: "error", delivery: id, message: status === 500 ? "internal error" : first.message },
+        };
       },
     );
     let timer: NodeJS.Timeout | undefined;
     const stillProcessing = new Promise<{ status: number; body: object }>((resolve) => {
-      timer = setTimeout(() => resolve({ status: 202, body: { status: "processing", delivery: id } }), ackAfterMs);
+      timer = setTimeout(
+        () => resolve({ status: 202, body: { status: "processing", delivery: id } }),
+        ackAfterMs,
+      );
     });
     const result = await Promise.race([handling, stillProcessing]);
     clearTimeout(timer);
@@ -139,7 +166,8 @@ async function webhookRoute(scope: FastifyInstance, options: ServerOptions & { l
 }
 
 function refuse(request: FastifyRequest, reply: FastifyReply, status: number, message: string) {
-  const event = typeof request.headers["x-github-event"] === "string" ? request.headers["x-github-event"] : "unknown";
+  const event =
+    typeof request.headers["x-github-event"] === "string" ? request.headers["x-github-event"] : "unknown";
   request.log.warn(
     { status, delivery_id: request.headers["x-github-delivery"], event, remote: request.ip },
     `webhook refused: ${message}`,

@@ -24,8 +24,7 @@ export interface AttemptFailure {
 }
 
 export type RetryResult<T> =
-  | { ok: true; value: T; attempts: number }
-  | { ok: false; failure: AttemptFailure; attempts: number };
+  { ok: true; value: T; attempts: number } | { ok: false; failure: AttemptFailure; attempts: number };
 
 export async function withRetry<T>(
   attempt: (signal: AbortSignal) => Promise<T>,
@@ -46,7 +45,8 @@ export async function withRetry<T>(
     const backoff = base * 2 ** (attempts - 1) * (0.75 + Math.random() * 0.5);
     const wait = Math.max(failure.retryAfterMs ?? 0, backoff);
     // Only start another attempt if it can still get a reasonable share of the time left.
-    if (now() + wait + Math.min(1000, options.attemptTimeoutMs) > options.deadline) return { ok: false, failure, attempts };
+    if (now() + wait + Math.min(1000, options.attemptTimeoutMs) > options.deadline)
+      return { ok: false, failure, attempts };
     await sleep(wait);
   }
 }
@@ -71,7 +71,10 @@ export function classify(error: unknown, nowMs: number): AttemptFailure {
   const retryAfterMs = waitFromHeaders(headers, nowMs);
   const rateLimited =
     status === 429 ||
-    (status === 403 && (retryAfterMs !== null || String(headers["x-ratelimit-remaining"]) === "0" || /rate limit/i.test(message)));
+    (status === 403 &&
+      (retryAfterMs !== null ||
+        String(headers["x-ratelimit-remaining"]) === "0" ||
+        /rate limit/i.test(message)));
   const retryable = status >= 500 || rateLimited;
   return { status, message, retryable, retryAfterMs };
 }

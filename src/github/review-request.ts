@@ -45,7 +45,13 @@ export async function reviewRequest(
   }, retry);
   const durationMs = (retry.now ?? Date.now)() - started;
   if (result.ok) {
-    return { status: "reviewed", httpStatus: result.value, attempts: result.attempts, durationMs, error: null };
+    return {
+      status: "reviewed",
+      httpStatus: result.value,
+      attempts: result.attempts,
+      durationMs,
+      error: null,
+    };
   }
   const { failure } = result;
   const notPending = failure.status === 404 || failure.status === 422;

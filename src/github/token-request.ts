@@ -41,7 +41,9 @@ export function tokenRequestFromWebhook(raw: unknown): TokenRequest {
   const parsed = webhookRequest.safeParse(raw);
   if (!parsed.success) {
     throw new PayloadError(
-      parsed.error.issues.map((issue) => `${["personal_access_token_request", ...issue.path].join(".")} ${issue.message}`),
+      parsed.error.issues.map(
+        (issue) => `${["personal_access_token_request", ...issue.path].join(".")} ${issue.message}`,
+      ),
     );
   }
   const r = parsed.data;
@@ -53,7 +55,8 @@ export function tokenRequestFromWebhook(raw: unknown): TokenRequest {
     permissions: toPermissionSet(r.permissions_result),
     permissionsAdded: merge(toPermissionSet(r.permissions_added), toPermissionSet(r.permissions_upgraded)),
     repositorySelection: r.repository_selection,
-    repositories: r.repository_selection === "subset" ? (r.repositories?.map((repo) => repo.name) ?? null) : [],
+    repositories:
+      r.repository_selection === "subset" ? (r.repositories?.map((repo) => repo.name) ?? null) : [],
     repositoryCount: r.repository_count ?? null,
     createdAt: r.created_at,
     expiresAt: r.token_expires_at,

@@ -62,7 +62,9 @@ export function buildRule(
   });
 }
 
-type Compilers = { [K in keyof ConditionsDocument]-?: (spec: NonNullable<ConditionsDocument[K]>) => Condition };
+type Compilers = {
+  [K in keyof ConditionsDocument]-?: (spec: NonNullable<ConditionsDocument[K]>) => Condition;
+};
 
 /** One compiler per condition key; the order here is the order checks are reported in. */
 const COMPILERS: Compilers = {

@@ -25,11 +25,19 @@ export function renderDenyReason(input: DenyReasonInput): string {
     case "failed":
       return fit(`Denied by token policy rule "${input.rule.name}": `, input.reasons, input.rule.message);
     case "matched":
-      return fit(`Denied by token policy rule "${input.rule.name}" (${input.reasons.join("; ")})`, [], input.rule.message);
+      return fit(
+        `Denied by token policy rule "${input.rule.name}" (${input.reasons.join("; ")})`,
+        [],
+        input.rule.message,
+      );
     case "no_match": {
       const [first] = input.closest;
       if (!first) return fit("Denied: no rule of the token policy accepts this request", [], input.message);
-      return fit(`Denied: no token policy rule accepts this request. Rule "${first.rule.name}" would if: `, first.reasons, input.message);
+      return fit(
+        `Denied: no token policy rule accepts this request. Rule "${first.rule.name}" would if: `,
+        first.reasons,
+        input.message,
+      );
     }
   }
 }
@@ -39,7 +47,8 @@ function fit(head: string, reasons: readonly string[], message: string | undefin
   for (let shown = reasons.length; shown >= 0; shown--) {
     const dropped = reasons.length - shown;
     const list = reasons.slice(0, shown).join("; ");
-    const more = dropped > 0 ? `${shown > 0 ? "; " : ""}and ${dropped} more problem${dropped === 1 ? "" : "s"}` : "";
+    const more =
+      dropped > 0 ? `${shown > 0 ? "; " : ""}and ${dropped} more problem${dropped === 1 ? "" : "s"}` : "";
     const text = `${head}${list}${more}.${tail}`;
     if (length(text) <= MAX_REASON_LENGTH) return text;
   }

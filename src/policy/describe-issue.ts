@@ -18,7 +18,8 @@ export function describeIssue(issue: Issue, value: unknown): { key?: string; mes
       if (value === undefined) return [{ message: "is required" }];
       return [{ message: `expected ${article(issue.expected)}, found ${describeValue(value)}` }];
     case "invalid_value":
-      if (value === undefined) return [{ message: `is required (one of ${issue.values.map(String).join(", ")})` }];
+      if (value === undefined)
+        return [{ message: `is required (one of ${issue.values.map(String).join(", ")})` }];
       return issue.values.length === 1
         ? [{ message: `must be ${JSON.stringify(issue.values[0])}, found ${describeValue(value)}` }]
         : [{ message: `${describeValue(value)} is not one of ${issue.values.map(String).join(", ")}` }];

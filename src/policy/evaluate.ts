@@ -43,7 +43,11 @@ export interface EvaluateOptions {
 }
 
 /** First rule that decides wins; a rule decides when it applies and its result is not `continue`. Pure. */
-export function evaluate(policy: CompiledPolicy, request: TokenRequest, options: EvaluateOptions = {}): Decision {
+export function evaluate(
+  policy: CompiledPolicy,
+  request: TokenRequest,
+  options: EvaluateOptions = {},
+): Decision {
   const trace: RuleTrace[] = [];
   for (const rule of policy.rules) {
     const step = evaluateRule(rule, request, options.explain ?? false);
@@ -74,7 +78,9 @@ function decide(policy: CompiledPolicy, trace: RuleTrace[], step: RuleTrace): De
   const outcome = step.result as FinalOutcome;
   const failed = step.requireChecks.filter((check) => !check.ok);
   const decidedByFailure = failed.length > 0;
-  const reasons = (decidedByFailure ? failed : [...step.matchChecks, ...step.requireChecks]).map((c) => c.text);
+  const reasons = (decidedByFailure ? failed : [...step.matchChecks, ...step.requireChecks]).map(
+    (c) => c.text,
+  );
   const rule = { name: step.rule.name, line: step.rule.line };
   const denyReason =
     outcome === "deny"
@@ -91,7 +97,10 @@ function noMatch(policy: CompiledPolicy, trace: RuleTrace[]): Decision {
   // Tell the requester what the approving rules that applied would have needed.
   const closest = trace
     .filter((step) => step.applies && step.rule.outcome === "approve")
-    .map((step) => ({ rule: step.rule, reasons: step.requireChecks.filter((c) => !c.ok).map((c) => c.text) }));
+    .map((step) => ({
+      rule: step.rule,
+      reasons: step.requireChecks.filter((c) => !c.ok).map((c) => c.text),
+    }));
   const denyReason = renderDenyReason({ kind: "no_match", closest, message: policy.noMatchMessage });
   return { outcome: "deny", rule: null, reasons, denyReason, policy: origin(policy), trace };
 }

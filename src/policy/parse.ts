@@ -90,7 +90,12 @@ export function parsePolicy(text: string, origin: PolicyOrigin): ParseResult {
     if (isRecord(raw) && typeof raw.name === "string") {
       const first = firstLineByName.get(raw.name);
       if (first === undefined) firstLineByName.set(raw.name, line);
-      else report(offsetOf([...rulePath, "name"]), [...rulePath, "name"], `duplicate rule name "${raw.name}" (first at line ${first})`);
+      else
+        report(
+          offsetOf([...rulePath, "name"]),
+          [...rulePath, "name"],
+          `duplicate rule name "${raw.name}" (first at line ${first})`,
+        );
     }
     if (!isRecord(raw)) return;
     const compiled: Partial<Record<"match" | "require", Condition[]>> = {};
@@ -105,7 +110,8 @@ export function parsePolicy(text: string, origin: PolicyOrigin): ParseResult {
       }
     }
     const shaped = ruleSchema.safeParse(raw);
-    if (shaped.success) rules.push(buildRule(shaped.data, line, compiled.match ?? [], compiled.require ?? []));
+    if (shaped.success)
+      rules.push(buildRule(shaped.data, line, compiled.match ?? [], compiled.require ?? []));
   });
 
   if (errors.length > 0 || !parsed.success) return { ok: false, errors: sorted(errors) };
@@ -151,7 +157,9 @@ function locate(root: Node, path: Path, key?: string): number {
 /** The value node under a map key or sequence index; for a key with an empty value, the key itself. */
 function child(node: Node, part: string | number): Node | undefined {
   if (isMap(node)) {
-    const pair = node.items.find((item) => isPair(item) && isScalar(item.key) && String(item.key.value) === String(part));
+    const pair = node.items.find(
+      (item) => isPair(item) && isScalar(item.key) && String(item.key.value) === String(part),
+    );
     if (!pair) return undefined;
     return (pair.value ?? pair.key) as Node;
   }

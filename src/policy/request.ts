@@ -28,4 +28,8 @@ export interface TokenRequest {
   expiresAt: string | null;
 }
 
-export const EMPTY_PERMISSIONS: PermissionSet = Object.freeze({ organization: {}, repository: {}, other: {} });
+export const EMPTY_PERMISSIONS: PermissionSet = Object.freeze({
+  organization: {},
+  repository: {},
+  other: {},
+});

@@ -47,7 +47,9 @@ export const conditionsSchema = z
       .describe("Holds when the token would hold at least one of these permissions at or above the level."),
     added_permissions: permissions
       .optional()
-      .describe("Ceiling on what this request adds or upgrades (permissions_added and permissions_upgraded)."),
+      .describe(
+        "Ceiling on what this request adds or upgrades (permissions_added and permissions_upgraded).",
+      ),
     repositories: z
       .strictObject({
         selection: z
@@ -75,7 +77,9 @@ export const conditionsSchema = z
           .number()
           .positive()
           .optional()
-          .describe("Maximum lifetime in days, from the request's created_at. A token that never expires fails."),
+          .describe(
+            "Maximum lifetime in days, from the request's created_at. A token that never expires fails.",
+          ),
       })
       .optional(),
   })
@@ -87,7 +91,10 @@ export const OTHERWISE = ["deny", "review", "continue"] as const;
 export const ruleSchema = z.strictObject({
   name: z
     .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "must use only letters, digits, '.', '_' and '-', and start with a letter or digit")
+    .regex(
+      /^[A-Za-z0-9][A-Za-z0-9._-]*$/,
+      "must use only letters, digits, '.', '_' and '-', and start with a letter or digit",
+    )
     .max(100)
     .describe("Unique name, quoted in deny reasons and the audit log."),
   description: z.string().optional(),
@@ -111,7 +118,11 @@ export const policySchema = z
       .enum(["review", "deny"])
       .optional()
       .describe("When no rule decides: leave pending for a human (review, default) or deny. Never approve."),
-    no_match_message: z.string().max(300).optional().describe("Added to the deny reason when no_match is deny."),
+    no_match_message: z
+      .string()
+      .max(300)
+      .optional()
+      .describe("Added to the deny reason when no_match is deny."),
     rules: z.array(ruleSchema).describe("Evaluated in order; the first rule that decides wins."),
   })
   .meta({

@@ -16,22 +16,24 @@ export function lifetimeDays(request: Pick<TokenRequest, "createdAt" | "expiresA
   return Number.isFinite(lifetime) ? lifetime : null;
 }
 
-/** `required`: the token has an expiry. `max_days`: it expires at most that many days after the request. */
+/**
+ * `required`: the token has an expiry. `max_days`: it expires at most that many days after the request, which
+ * implies `required`.
+ */
 export function compileExpiry(spec: Spec): Condition {
   return {
     key: "expiry",
     test(request): Check[] {
       const checks: Check[] = [];
-      const never = request.expiresAt === null;
+      // A token that never expires fails both; say so once, with the limit that would be accepted.
+      if (spec.max_days !== undefined) return [testMaxDays(request, spec.max_days)];
       if (spec.required) {
+        const never = request.expiresAt === null;
         checks.push({
           condition: "expiry.required",
           ok: !never,
           text: never ? "the token never expires; it must have an expiration date" : "the token expires",
         });
-      }
-      if (spec.max_days !== undefined) {
-        checks.push(testMaxDays(request, spec.max_days));
       }
       return checks;
     },
@@ -45,7 +47,11 @@ function testMaxDays(request: TokenRequest, maxDays: number): Check {
   }
   const days = lifetimeDays(request);
   if (days === null) {
-    return { condition: "expiry.max_days", ok: false, text: `the token's expiry date cannot be read; ${accepted}` };
+    return {
+      condition: "expiry.max_days",
+      ok: false,
+      text: `the token's expiry date cannot be read; ${accepted}`,
+    };
   }
   const shown = formatDays(days);
   return days <= maxDays

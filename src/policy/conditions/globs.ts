@@ -10,7 +10,10 @@ export function compileGlobs(patterns: readonly string[], key = "logins"): (valu
     try {
       return picomatch(pattern, { nocase: true, dot: true, strictBrackets: true });
     } catch (error) {
-      throw new ConditionSpecError([key, index], `invalid glob pattern ${JSON.stringify(pattern)}: ${String(error)}`);
+      throw new ConditionSpecError(
+        [key, index],
+        `invalid glob pattern ${JSON.stringify(pattern)}: ${String(error)}`,
+      );
     }
   });
   return (value) => matchers.some((matches) => matches(value));

@@ -24,7 +24,9 @@ export function compilePermissionCeiling(spec: PermissionSpec, judged: Judged): 
     test(request) {
       const set = judgedSet(request, judged);
       if (set === null) {
-        return [{ condition: key, ok: false, text: `what this request adds is unknown; accepted: ${accepted}` }];
+        return [
+          { condition: key, ok: false, text: `what this request adds is unknown; accepted: ${accepted}` },
+        ];
       }
       const failures: Check[] = [];
       for (const category of PERMISSION_CATEGORIES) {
@@ -34,11 +36,24 @@ export function compilePermissionCeiling(spec: PermissionSpec, judged: Judged): 
           if (ceiling === undefined) {
             failures.push({ condition: key, ok: false, text: `${what} (${level}) is not allowed` });
           } else if (levelRank(level) > levelRank(ceiling)) {
-            failures.push({ condition: key, ok: false, text: `${what} is ${level}; at most ${ceiling} is accepted` });
+            failures.push({
+              condition: key,
+              ok: false,
+              text: `${what} is ${level}; at most ${ceiling} is accepted`,
+            });
           }
         }
       }
-      if (failures.length > 0) return failures;
+      if (failures.length > 0) {
+        if (failures.some((failure) => failure.text.endsWith("is not allowed"))) {
+          failures.push({
+            condition: key,
+            ok: false,
+            text: `accepted ${JUDGED_LABEL[judged]}permissions: ${accepted}`,
+          });
+        }
+        return failures;
+      }
       return [{ condition: key, ok: true, text: `${JUDGED_LABEL[judged]}permissions within ${accepted}` }];
     },
   };
@@ -55,7 +70,13 @@ export function compilePermissionsAny(spec: PermissionSpec): Condition {
         for (const [name, level] of Object.entries(request.permissions[category])) {
           const threshold = spec[category]?.[name] ?? spec[category]?.[ANY_PERMISSION];
           if (threshold !== undefined && levelRank(level) >= levelRank(threshold)) {
-            return [{ condition: "permissions_any", ok: true, text: `${category} permission "${name}" is ${level}` }];
+            return [
+              {
+                condition: "permissions_any",
+                ok: true,
+                text: `${category} permission "${name}" is ${level}`,
+              },
+            ];
           }
         }
       }

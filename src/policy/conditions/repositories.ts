@@ -5,6 +5,12 @@ import { compileGlobs } from "./globs.js";
 
 type Spec = NonNullable<ConditionsDocument["repositories"]>;
 
+const SELECTION_TEXT = {
+  none: "no repositories (public data only)",
+  all: "all repositories",
+  subset: "selected repositories",
+};
+
 /**
  * Repository selection, names and count. `all` never satisfies `names` or `max_count`: the set of repositories
  * it covers is unbounded (it grows with the org). `none` satisfies both. A `subset` whose repositories GitHub did
@@ -19,25 +25,32 @@ export function compileRepositories(spec: Spec): Condition {
       const selection = request.repositorySelection;
       if (spec.selection) {
         const ok = spec.selection.includes(selection);
+        const accepted = spec.selection.map((s) => SELECTION_TEXT[s]).join(" or ");
         checks.push({
           condition: "repositories.selection",
           ok,
           text: ok
-            ? `repository selection "${selection}" is accepted`
-            : `repository selection is "${selection}"; accepted: ${quoteList(spec.selection)}`,
+            ? `the token is for ${SELECTION_TEXT[selection]}`
+            : `the token is for ${SELECTION_TEXT[selection]}; accepted: ${accepted}`,
         });
+        // A refused selection says it all; counting "all repositories" against a limit would only repeat it.
+        if (!ok) return checks;
       }
       if (matchesName && spec.names) {
         checks.push(testNames(request.repositorySelection, request.repositories, matchesName, spec.names));
       }
       if (spec.max_count !== undefined) {
-        const count = selection === "subset" ? (request.repositoryCount ?? request.repositories?.length ?? null) : 0;
+        const count =
+          selection === "subset" ? (request.repositoryCount ?? request.repositories?.length ?? null) : 0;
         const ok = selection !== "all" && count !== null && count <= spec.max_count;
-        const found = selection === "all" ? "all repositories" : `${count ?? "an unknown number of"} repositories`;
+        const found =
+          selection === "all" ? "all repositories" : `${count ?? "an unknown number of"} repositories`;
         checks.push({
           condition: "repositories.max_count",
           ok,
-          text: ok ? `${found} (at most ${spec.max_count})` : `${found}; at most ${spec.max_count} are accepted`,
+          text: ok
+            ? `${found} (at most ${spec.max_count})`
+            : `${found}; at most ${spec.max_count} are accepted`,
         });
       }
       return checks;
@@ -52,14 +65,24 @@ function testNames(
   patterns: readonly string[],
 ): Check {
   const accepted = `only repositories matching ${quoteList(patterns)} are accepted`;
-  if (selection === "none") return { condition: "repositories.names", ok: true, text: "no repositories selected" };
-  if (selection === "all") return { condition: "repositories.names", ok: false, text: `all repositories; ${accepted}` };
+  if (selection === "none")
+    return { condition: "repositories.names", ok: true, text: "no repositories selected" };
+  if (selection === "all")
+    return { condition: "repositories.names", ok: false, text: `all repositories; ${accepted}` };
   if (repositories === null) {
-    return { condition: "repositories.names", ok: false, text: `the selected repositories are unknown; ${accepted}` };
+    return {
+      condition: "repositories.names",
+      ok: false,
+      text: `the selected repositories are unknown; ${accepted}`,
+    };
   }
   const outside = repositories.filter((name) => !matches(name));
   if (outside.length === 0) {
-    return { condition: "repositories.names", ok: true, text: `every repository matches ${quoteList(patterns)}` };
+    return {
+      condition: "repositories.names",
+      ok: true,
+      text: `every repository matches ${quoteList(patterns)}`,
+    };
   }
   const shown = outside.slice(0, 10);
   const more = outside.length > shown.length ? ` and ${outside.length - shown.length} more` : "";

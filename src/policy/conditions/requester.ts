@@ -34,4 +34,3 @@ export function compileRequester(spec: Spec): Condition {
     },
   };
 }
-

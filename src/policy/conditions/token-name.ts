@@ -10,13 +10,22 @@ export function compileTokenName(pattern: string): Condition {
   try {
     regex = new RegExp(`^(?:${pattern})$`, "u");
   } catch (error) {
-    throw new ConditionSpecError([], `invalid regular expression ${JSON.stringify(pattern)}: ${(error as Error).message.replace(/^.*: /, "")}`);
+    throw new ConditionSpecError(
+      [],
+      `invalid regular expression ${JSON.stringify(pattern)}: ${(error as Error).message.replace(/^.*: /, "")}`,
+    );
   }
   return {
     key: "token_name",
     test(request) {
       if (request.tokenName === null) {
-        return [{ condition: "token_name", ok: false, text: `the token name is unknown; it must match /${pattern}/` }];
+        return [
+          {
+            condition: "token_name",
+            ok: false,
+            text: `the token name is unknown; it must match /${pattern}/`,
+          },
+        ];
       }
       const ok = regex.test(request.tokenName);
       const name = JSON.stringify(request.tokenName);

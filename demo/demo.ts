@@ -1,0 +1,90 @@
+// `npm run demo`: the real server, the bundled policy, a local stand-in for GitHub's API, four signed requests.
+// No credentials and no network: a throwaway App key is generated and everything stays on 127.0.0.1.
+
+import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { startGitHubStandIn } from "./github-stand-in.js";
+import { demoRequests, webhookPayload } from "./samples.js";
+import { startServerProcess } from "./server-process.js";
+import { deliver } from "./webhook-sender.js";
+
+const ORG = "octo-org";
+const INSTALLATION_ID = 1001;
+
+async function main(): Promise<void> {
+  const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  const pem = privateKey.export({ type: "pkcs1", format: "pem" }).toString();
+  const secret = randomBytes(24).toString("hex");
+
+  const github = await startGitHubStandIn({ appPublicKey: pem });
+  github.addInstallation(ORG, INSTALLATION_ID);
+  const samples = demoRequests();
+  for (const { request } of samples) github.addRequest(ORG, request);
+
+  const server = await startServerProcess({
+    APP_ID: "12345",
+    PRIVATE_KEY: pem,
+    WEBHOOK_SECRET: secret,
+    GHE_HOST: github.host,
+    GHE_PROTOCOL: "http",
+    POLICY_PATH: "policies/default.yml",
+    LOG_LEVEL: "info",
+  });
+  try {
+    heading(
+      `pat-warden is running at ${server.url}, GitHub stand-in at ${github.apiUrl}, policy policies/default.yml`,
+    );
+    for (const { title, request } of samples) {
+      const response = await deliver({
+        url: `${server.url}/api/github/webhooks`,
+        secret,
+        body: JSON.stringify(
+          webhookPayload("created", request, { org: ORG, installationId: INSTALLATION_ID }),
+          null,
+          2,
+        ),
+      });
+      const record = await server.waitForLine(
+        (line) => line.event === "decision" && line.request_id === request.id,
+      );
+      console.log(`\n▶ request ${request.id} by ${request.owner.login}: ${title}`);
+      console.log(`  webhook answered ${response.status}`);
+      console.log(
+        `  outcome: ${String(record.outcome).toUpperCase()}  rule: ${record.rule ?? "(none: left for an owner)"}`,
+      );
+      for (const reason of record.reasons as string[]) console.log(`    · ${reason}`);
+      if (record.deny_reason)
+        console.log(`  deny reason sent to the requester:\n    "${record.deny_reason}"`);
+    }
+
+    heading("Review calls the GitHub stand-in received");
+    for (const review of github.reviews) {
+      console.log(
+        `  POST /orgs/${review.org}/personal-access-token-requests/${review.requestId}  action=${review.action}`,
+      );
+    }
+    console.log(
+      `  still pending on "GitHub": ${
+        github
+          .pending(ORG)
+          .map((r) => r.id)
+          .join(", ") || "none"
+      }`,
+    );
+
+    heading("Audit log (one JSON line per decision, from the server's stdout)");
+    for (const line of server.lines.filter((l) => l.event === "decision")) console.log(JSON.stringify(line));
+  } finally {
+    const code = await server.stop();
+    await github.close();
+    console.log(`\nserver stopped (exit code ${code})`);
+  }
+}
+
+function heading(text: string): void {
+  console.log(`\n== ${text}`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

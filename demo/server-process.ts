@@ -1,0 +1,100 @@
+// Starts the real server (`node dist/src/main.js`) as a child process, as an operator would, and collects the
+// JSON lines it writes. Used by the demo, the end-to-end tests and the benchmarks.
+
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { dirname, resolve } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+
+export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+export const MAIN = resolve(PROJECT_ROOT, "dist", "src", "main.js");
+
+export interface ServerProcess {
+  /** e.g. http://127.0.0.1:41234 */
+  url: string;
+  child: ChildProcess;
+  /** Every JSON line written to stdout so far. */
+  lines: Record<string, unknown>[];
+  stderr: string[];
+  /** Resolves with the first line (already written or still to come) that `predicate` accepts. */
+  waitForLine(
+    predicate: (line: Record<string, unknown>) => boolean,
+    timeoutMs?: number,
+  ): Promise<Record<string, unknown>>;
+  /** SIGTERM, then wait for exit; the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export async function startServerProcess(
+  env: Record<string, string>,
+  timeoutMs = 15_000,
+): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [MAIN], {
+    cwd: PROJECT_ROOT,
+    // Only what is given: the test decides the whole environment, nothing leaks in from the caller's.
+    env: { PATH: process.env.PATH ?? "", HOST: "127.0.0.1", PORT: "0", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const lines: Record<string, unknown>[] = [];
+  const stderr: string[] = [];
+  const waiters: {
+    predicate: (line: Record<string, unknown>) => boolean;
+    resolve: (line: Record<string, unknown>) => void;
+  }[] = [];
+  createInterface({ input: child.stdout! }).on("line", (text) => {
+    let line: Record<string, unknown>;
+    try {
+      line = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      line = { msg: text, unparsed: true };
+    }
+    lines.push(line);
+    for (const waiter of [...waiters]) {
+      if (waiter.predicate(line)) {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        waiter.resolve(line);
+      }
+    }
+  });
+  createInterface({ input: child.stderr! }).on("line", (text) => stderr.push(text));
+  const exited = once(child, "exit");
+
+  const waitForLine: ServerProcess["waitForLine"] = (predicate, waitMs = 10_000) => {
+    const found = lines.find(predicate);
+    if (found) return Promise.resolve(found);
+    return new Promise((resolveLine, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`no matching log line within ${waitMs} ms\n${stderr.join("\n")}`)),
+        waitMs,
+      );
+      waiters.push({
+        predicate,
+        resolve: (line) => {
+          clearTimeout(timer);
+          resolveLine(line);
+        },
+      });
+    });
+  };
+
+  const ready = await Promise.race([
+    waitForLine((line) => line.msg === "pat-warden ready", timeoutMs),
+    exited.then(() => {
+      throw new Error(`server exited before it was ready:\n${stderr.join("\n")}`);
+    }),
+  ]);
+  return {
+    url: String(ready.address),
+    child,
+    lines,
+    stderr,
+    waitForLine,
+    async stop(signal = "SIGTERM") {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      child.kill(signal);
+      const [code] = (await exited) as [number | null];
+      return code;
+    },
+  };
+}

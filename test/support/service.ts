@@ -1,0 +1,67 @@
+import { Writable } from "node:stream";
+import type { AuditLog, AuditRecord } from "../../src/audit/audit-log.js";
+import { loadConfig, type Config } from "../../src/config.js";
+import { createService, type Service } from "../../src/create-service.js";
+import { createLogger } from "../../src/logger.js";
+import { staticPolicySource, type PolicyState } from "../../src/policy-source.js";
+import { parsePolicy } from "../../src/policy/parse.js";
+import { TEST_PRIVATE_KEY } from "./keys.js";
+
+export const TEST_SECRET = "test-webhook-secret-5f1c0e";
+
+/** Audit records kept in memory, in order. */
+export function collectingAudit(): AuditLog & { records: AuditRecord[] } {
+  const records: AuditRecord[] = [];
+  return { records, write: (record) => records.push(record) };
+}
+
+/** Everything the service logged, as text, to check for secrets. */
+export function capturingStream(): Writable & { text: () => string } {
+  const chunks: string[] = [];
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      chunks.push(String(chunk));
+      done();
+    },
+  });
+  return Object.assign(stream, { text: () => chunks.join("") });
+}
+
+export function policyState(yaml: string, source = "test-policy.yml"): PolicyState {
+  const result = parsePolicy(yaml, { source, revision: "test-rev" });
+  if (!result.ok) throw new Error(result.errors.map((e) => e.message).join("\n"));
+  return result;
+}
+
+export function testConfig(env: Record<string, string> = {}): Config {
+  const loaded = loadConfig({
+    APP_ID: "12345",
+    PRIVATE_KEY: TEST_PRIVATE_KEY,
+    WEBHOOK_SECRET: TEST_SECRET,
+    ...env,
+  });
+  if (!loaded.ok) throw new Error(loaded.problems.join("\n"));
+  return loaded.config;
+}
+
+export interface TestService extends Service {
+  audit: ReturnType<typeof collectingAudit>;
+  logs: ReturnType<typeof capturingStream>;
+}
+
+/** The real service, in process, with an in-memory audit log; talks to whatever `env` points GitHub at. */
+export async function startTestService(options: {
+  policy: PolicyState;
+  env?: Record<string, string>;
+}): Promise<TestService> {
+  const logs = capturingStream();
+  const audit = collectingAudit();
+  const config = testConfig(options.env);
+  const logger = createLogger({ level: "debug", format: "json", destination: logs });
+  const service = await createService(config, {
+    logger,
+    policies: staticPolicySource(options.policy),
+    audit,
+  });
+  return { ...service, audit, logs };
+}
