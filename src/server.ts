@@ -109,6 +109,7 @@ async function webhookRoute(
     const id = headers["x-github-delivery"] as string;
     const name = headers["x-github-event"] as string;
     const body = typeof request.body === "string" ? request.body : "";
+    if (body.length === 0) return refuse(request, reply, 400, "body is empty");
 
     if (!(await probot.webhooks.verify(body, headers["x-hub-signature-256"] as string))) {
       return refuse(

@@ -53,6 +53,8 @@ export interface TestService extends Service {
 export async function startTestService(options: {
   policy: PolicyState;
   env?: Record<string, string>;
+  /** Write audit records to the log as production does, instead of collecting them. */
+  auditToLog?: boolean;
 }): Promise<TestService> {
   const logs = capturingStream();
   const audit = collectingAudit();
@@ -61,7 +63,7 @@ export async function startTestService(options: {
   const service = await createService(config, {
     logger,
     policies: staticPolicySource(options.policy),
-    audit,
+    ...(options.auditToLog ? {} : { audit }),
   });
   return { ...service, audit, logs };
 }
