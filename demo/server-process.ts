@@ -3,11 +3,13 @@
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
+import { existsSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 
-export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+/** The directory holding package.json, whether this file runs from demo/ (tests) or dist/demo/ (the demo). */
+export const PROJECT_ROOT = findRoot(dirname(fileURLToPath(import.meta.url)));
 export const MAIN = resolve(PROJECT_ROOT, "dist", "src", "main.js");
 
 export interface ServerProcess {
@@ -97,4 +99,8 @@ export async function startServerProcess(
       return code;
     },
   };
+}
+
+function findRoot(dir: string): string {
+  return existsSync(resolve(dir, "package.json")) || dirname(dir) === dir ? dir : findRoot(dirname(dir));
 }
