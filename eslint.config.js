@@ -1,4 +1,5 @@
 import js from "@eslint/js";
+import globals from "globals";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
@@ -6,6 +7,7 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
+    languageOptions: { globals: globals.node },
     rules: {
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
       "no-console": "off",
@@ -19,7 +21,21 @@ export default tseslint.config(
         "error",
         {
           patterns: [
-            { group: ["probot", "@octokit/*", "fastify", "pino", "prom-client", "node:*", "fs", "http", "https", "net"], message: "src/policy is pure: pass data in instead." },
+            {
+              group: [
+                "probot",
+                "@octokit/*",
+                "fastify",
+                "pino",
+                "prom-client",
+                "node:*",
+                "fs",
+                "http",
+                "https",
+                "net",
+              ],
+              message: "src/policy is pure: pass data in instead.",
+            },
           ],
         },
       ],

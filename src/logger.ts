@@ -29,5 +29,7 @@ export function createLogger(options: {
   if (options.format === "pretty") {
     return pino(config, pretty({ colorize: false, destination: options.destination ?? 1, sync: true }));
   }
-  return options.destination ? pino(config, options.destination) : pino(config);
+  // Synchronous writes to stdout: an audit line is on its way before the review call is answered, and a killed
+  // process cannot take buffered audit lines with it.
+  return pino(config, options.destination ?? pino.destination({ dest: 1, sync: true }));
 }

@@ -35,18 +35,16 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   server.get("/healthz", async () => ({ status: "ok" }));
 
   server.get("/readyz", async (_request, reply) => {
-    const policies = options.policies
-      .states()
-      .map((state) =>
-        state.ok
-          ? {
-              source: state.policy.source,
-              revision: state.policy.revision,
-              valid: true,
-              rules: state.policy.rules.length,
-            }
-          : { source: state.source, valid: false, errors: state.errors },
-      );
+    const policies = options.policies.states().map((state) =>
+      state.ok
+        ? {
+            source: state.policy.source,
+            revision: state.policy.revision,
+            valid: true,
+            rules: state.policy.rules.length,
+          }
+        : { source: state.source, valid: false, errors: state.errors },
+    );
     const ready = policies.every((policy) => policy.valid);
     return reply.code(ready ? 200 : 503).send({ status: ready ? "ready" : "not_ready", policies });
   });

@@ -35,10 +35,16 @@ afterEach(async () => {
 });
 
 function tokenMock() {
-  return nock(API).post(`/app/installations/${INSTALLATION}/access_tokens`).reply(201, { token: "ghs_test", expires_at: "2099-01-01T00:00:00Z" });
+  return nock(API)
+    .post(`/app/installations/${INSTALLATION}/access_tokens`)
+    .reply(201, { token: "ghs_test", expires_at: "2099-01-01T00:00:00Z" });
 }
 
-async function receive(request: PatRequest, action: "created" | "approved" | "denied" | "cancelled" = "created", id = `delivery-${request.id}`) {
+async function receive(
+  request: PatRequest,
+  action: "created" | "approved" | "denied" | "cancelled" = "created",
+  id = `delivery-${request.id}`,
+) {
   return service.probot.receive({
     id,
     name: "personal_access_token_request",
@@ -58,7 +64,10 @@ describe("enforce mode", () => {
   it("approves a request the policy accepts, with one review call and one audit record", async () => {
     tokenMock();
     const review = nock(API)
-      .post(`/orgs/${ORG}/personal-access-token-requests/${readOnly.id}`, (body) => body.action === "approve" && body.reason === undefined)
+      .post(
+        `/orgs/${ORG}/personal-access-token-requests/${readOnly.id}`,
+        (body) => body.action === "approve" && body.reason === undefined,
+      )
       .matchHeader("authorization", "token ghs_test")
       .reply(204);
     await receive(readOnly);
@@ -102,7 +111,11 @@ describe("enforce mode", () => {
         "the token is for all repositories; accepted: selected repositories. " +
         "Ask for write access to 10 named repositories or fewer, for 30 days or less.",
     );
-    expect(decisions()[0]).toMatchObject({ outcome: "deny", deny_reason: sent.reason, review_status: "reviewed" });
+    expect(decisions()[0]).toMatchObject({
+      outcome: "deny",
+      deny_reason: sent.reason,
+      review_status: "reviewed",
+    });
   });
 
   it("leaves a request no rule approves pending: no review call", async () => {
@@ -117,7 +130,10 @@ describe("enforce mode", () => {
 
   it.each([404, 422])("records %i on review as no longer pending, without retrying", async (status) => {
     tokenMock();
-    nock(API).post(`/orgs/${ORG}/personal-access-token-requests/${neverExpires.id}`).once().reply(status, { message: "gone" });
+    nock(API)
+      .post(`/orgs/${ORG}/personal-access-token-requests/${neverExpires.id}`)
+      .once()
+      .reply(status, { message: "gone" });
     await receive(neverExpires);
     expect(decisions()[0]).toMatchObject({
       outcome: "deny",
@@ -141,12 +157,19 @@ describe("enforce mode", () => {
       .post(path)
       .reply(204);
     await receive(readOnly);
-    expect(decisions()[0]).toMatchObject({ outcome: "approve", review_status: "reviewed", review_attempts: 4 });
+    expect(decisions()[0]).toMatchObject({
+      outcome: "approve",
+      review_status: "reviewed",
+      review_attempts: 4,
+    });
   });
 
   it("gives up at the deadline, records the failure and answers the webhook with 502 so GitHub shows it failed", async () => {
     tokenMock();
-    nock(API).post(`/orgs/${ORG}/personal-access-token-requests/${readOnly.id}`).times(100).reply(500, { message: "boom" });
+    nock(API)
+      .post(`/orgs/${ORG}/personal-access-token-requests/${readOnly.id}`)
+      .times(100)
+      .reply(500, { message: "boom" });
     await expect(receive(readOnly)).rejects.toMatchObject({
       errors: [expect.objectContaining({ status: 502, message: expect.stringContaining("stays pending") })],
     });
@@ -165,7 +188,11 @@ describe("enforce mode", () => {
       .once()
       .reply(403, { message: "Resource not accessible by integration" });
     await expect(receive(readOnly)).rejects.toThrow();
-    expect(decisions()[0]).toMatchObject({ review_status: "failed", review_http_status: 403, review_attempts: 1 });
+    expect(decisions()[0]).toMatchObject({
+      review_status: "failed",
+      review_http_status: 403,
+      review_attempts: 1,
+    });
   });
 
   it("records approved, denied and cancelled events and makes no call (no loop on its own reviews)", async () => {
@@ -186,20 +213,37 @@ describe("enforce mode", () => {
     await expect(receive(broken as unknown as PatRequest)).rejects.toMatchObject({
       errors: [expect.objectContaining({ status: 422 })],
     });
-    expect(decisions()[0]).toMatchObject({ outcome: "error", error_kind: "payload", review_status: "skipped" });
+    expect(decisions()[0]).toMatchObject({
+      outcome: "error",
+      error_kind: "payload",
+      review_status: "skipped",
+    });
     expect(decisions()[0]!.reasons[0]).toContain("personal_access_token_request.permissions_result");
   });
 
   it("judges a real 2024 payload that lacks token_id and token_name", async () => {
-    const payload = JSON.parse(readFileSync("test/fixtures/github/personal_access_token_request.created.gh-patrol-2024.json", "utf8"));
+    const payload = JSON.parse(
+      readFileSync("test/fixtures/github/personal_access_token_request.created.gh-patrol-2024.json", "utf8"),
+    );
     nock(API)
       .post(`/app/installations/${payload.installation.id}/access_tokens`)
       .reply(201, { token: "ghs_2", expires_at: "2099-01-01T00:00:00Z" })
-      .post(`/orgs/${payload.organization.login}/personal-access-token-requests/415440`, { action: "approve" })
+      .post(`/orgs/${payload.organization.login}/personal-access-token-requests/415440`, {
+        action: "approve",
+      })
       .reply(204);
-    await service.probot.receive({ id: "real-2024", name: "personal_access_token_request", payload } as never);
+    await service.probot.receive({
+      id: "real-2024",
+      name: "personal_access_token_request",
+      payload,
+    } as never);
     // Empty permissions on no repositories, 30 days: the read-only rule accepts it.
-    expect(decisions()[0]).toMatchObject({ outcome: "approve", token_id: null, token_name: null, rule: "read-only" });
+    expect(decisions()[0]).toMatchObject({
+      outcome: "approve",
+      token_id: null,
+      token_name: null,
+      rule: "read-only",
+    });
   });
 });
 
@@ -222,9 +266,18 @@ describe("dry-run mode", () => {
 
 describe("without a valid policy", () => {
   it("fails closed: outcome error, no review call, the reason names the policy errors", async () => {
-    service = await startTestService({ policy: { ok: false, source: "policies/default.yml", errors: ["policies/default.yml:3:1 boom"] } });
-    await receive(sampleRequest({ id: 9, login: "a", tokenName: "t", repositories: "none", lifetimeDays: 1 }));
-    expect(decisions()[0]).toMatchObject({ outcome: "error", error_kind: "policy", review_status: "skipped", rule: null });
+    service = await startTestService({
+      policy: { ok: false, source: "policies/default.yml", errors: ["policies/default.yml:3:1 boom"] },
+    });
+    await receive(
+      sampleRequest({ id: 9, login: "a", tokenName: "t", repositories: "none", lifetimeDays: 1 }),
+    );
+    expect(decisions()[0]).toMatchObject({
+      outcome: "error",
+      error_kind: "policy",
+      review_status: "skipped",
+      rule: null,
+    });
     expect(decisions()[0]!.reasons[0]).toContain("policies/default.yml:3:1 boom");
   });
 });

@@ -7,13 +7,18 @@ import { PROJECT_ROOT } from "../demo/server-process.js";
 // The policy command line, run as users run it (the compiled bin), with the same parser as the server.
 
 function cli(...args: string[]) {
-  const result = spawnSync(process.execPath, ["dist/src/cli.js", ...args], { cwd: PROJECT_ROOT, encoding: "utf8" });
+  const result = spawnSync(process.execPath, ["dist/src/cli.js", ...args], {
+    cwd: PROJECT_ROOT,
+    encoding: "utf8",
+  });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
 describe("pat-warden validate", () => {
   it("accepts every bundled policy", () => {
-    const files = readdirSync("policies").filter((f) => f.endsWith(".yml")).map((f) => `policies/${f}`);
+    const files = readdirSync("policies")
+      .filter((f) => f.endsWith(".yml"))
+      .map((f) => `policies/${f}`);
     const { code, stdout } = cli("validate", ...files);
     expect(code).toBe(0);
     expect(stdout).toMatch(/^policies\/default\.yml: ok \(4 rules, sha256:[0-9a-f]{12}\)$/m);
@@ -24,7 +29,7 @@ describe("pat-warden validate", () => {
     expect(code).toBe(1);
     expect(stderr.trim().split("\n")).toEqual([
       'test/fixtures/policies/cli/two-errors.yml:4:14 rules[0].outcome: "aprove" is not one of approve, deny, review, continue',
-      "test/fixtures/policies/cli/two-errors.yml:7:23 rules[0].require.permissions.repository.content: unknown repository permission \"content\" (did you mean \"contents\"?)",
+      'test/fixtures/policies/cli/two-errors.yml:7:23 rules[0].require.permissions.repository.content: unknown repository permission "content" (did you mean "contents"?)',
     ]);
   });
 

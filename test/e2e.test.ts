@@ -52,6 +52,8 @@ describe("the server process against the GitHub stand-in", () => {
         body: JSON.stringify(webhookPayload("created", request), null, 2),
       });
       expect(response.status).toBe(200);
+      // stdout and the HTTP answer are two channels: wait for the line rather than assume it arrived first.
+      await server.waitForLine((line) => line.event === "decision" && line.request_id === request.id);
     }
     expect(github.reviews.map((r) => [r.requestId, r.action])).toEqual([
       [1001, "approve"],
@@ -72,7 +74,12 @@ describe("the server process against the GitHub stand-in", () => {
       [1004, "review", "sensitive-permissions-need-an-owner", "skipped"],
     ]);
     for (const line of audit) {
-      expect(line).toMatchObject({ policy_source: "policies/default.yml", mode: "enforce", org: ORG, installation_id: 1001 });
+      expect(line).toMatchObject({
+        policy_source: "policies/default.yml",
+        mode: "enforce",
+        org: ORG,
+        installation_id: 1001,
+      });
       expect(line.policy_revision).toMatch(/^sha256:[0-9a-f]{12}$/);
     }
     // Every GitHub call went to the stand-in: token exchange, then three reviews.
@@ -88,9 +95,17 @@ describe("the server process against the GitHub stand-in", () => {
   it("in dry-run mode audits what it would do and calls nothing", async () => {
     const { github, server } = await start({ DRY_RUN: "true" });
     const { request } = demoRequests()[0]!;
-    const response = await deliver({ url: `${server.url}/api/github/webhooks`, secret: SECRET, body: JSON.stringify(webhookPayload("created", request)) });
+    const response = await deliver({
+      url: `${server.url}/api/github/webhooks`,
+      secret: SECRET,
+      body: JSON.stringify(webhookPayload("created", request)),
+    });
     expect(response.status).toBe(200);
-    expect(await server.waitForLine((l) => l.event === "decision")).toMatchObject({ outcome: "approve", mode: "dry-run", review_status: "skipped" });
+    expect(await server.waitForLine((l) => l.event === "decision")).toMatchObject({
+      outcome: "approve",
+      mode: "dry-run",
+      review_status: "skipped",
+    });
     expect(github.calls).toEqual([]);
   });
 
@@ -106,7 +121,12 @@ describe("the server process against the GitHub stand-in", () => {
 
 describe("refusing to start", () => {
   function boot(env: Record<string, string>) {
-    const result = spawnSync(process.execPath, [MAIN], { cwd: PROJECT_ROOT, env: { PATH: process.env.PATH ?? "", ...env }, encoding: "utf8", timeout: 15_000 });
+    const result = spawnSync(process.execPath, [MAIN], {
+      cwd: PROJECT_ROOT,
+      env: { PATH: process.env.PATH ?? "", ...env },
+      encoding: "utf8",
+      timeout: 15_000,
+    });
     return { code: result.status, stderr: result.stderr, stdout: result.stdout };
   }
 
@@ -121,9 +141,18 @@ describe("refusing to start", () => {
   });
 
   it("with invalid values: names the variable, the value and what is accepted, never echoing the key", () => {
-    const { code, stderr } = boot({ APP_ID: "abc", PRIVATE_KEY: "-----BEGIN RSA PRIVATE KEY-----\\nnot-a-key\\n-----END RSA PRIVATE KEY-----", WEBHOOK_SECRET: "s", PORT: "99999", GHE_PROTOCOL: "ftp", DRY_RUN: "maybe" });
+    const { code, stderr } = boot({
+      APP_ID: "abc",
+      PRIVATE_KEY: "-----BEGIN RSA PRIVATE KEY-----\\nnot-a-key\\n-----END RSA PRIVATE KEY-----",
+      WEBHOOK_SECRET: "s",
+      PORT: "99999",
+      GHE_PROTOCOL: "ftp",
+      DRY_RUN: "maybe",
+    });
     expect(code).toBe(78);
-    expect(stderr).toContain('APP_ID must be a number (the "App ID" on the App\'s settings page), found "abc".');
+    expect(stderr).toContain(
+      'APP_ID must be a number (the "App ID" on the App\'s settings page), found "abc".',
+    );
     expect(stderr).toContain("PRIVATE_KEY is not a valid PEM private key");
     expect(stderr).not.toContain("not-a-key");
     expect(stderr).toContain('PORT must be a whole number from 0 to 65535, found "99999".');
@@ -135,15 +164,27 @@ describe("refusing to start", () => {
     const dir = mkdtempSync(join(tmpdir(), "pat-warden-"));
     const path = join(dir, "policy.yml");
     writeFileSync(path, "version: 1\nrules:\n  - name: a\n    outcome: aprove\n    bogus: 1\n");
-    const { code, stderr } = boot({ APP_ID: "1", PRIVATE_KEY: TEST_PRIVATE_KEY, WEBHOOK_SECRET: "s", POLICY_PATH: path });
+    const { code, stderr } = boot({
+      APP_ID: "1",
+      PRIVATE_KEY: TEST_PRIVATE_KEY,
+      WEBHOOK_SECRET: "s",
+      POLICY_PATH: path,
+    });
     expect(code).toBe(78);
     expect(stderr).toContain("the policy is invalid");
-    expect(stderr).toContain(`${path}:4:14 rules[0].outcome: "aprove" is not one of approve, deny, review, continue`);
+    expect(stderr).toContain(
+      `${path}:4:14 rules[0].outcome: "aprove" is not one of approve, deny, review, continue`,
+    );
     expect(stderr).toContain(`${path}:5:5 rules[0].bogus: unknown key "bogus"`);
   });
 
   it("with a missing policy file: says so and does not start", () => {
-    const { code, stderr } = boot({ APP_ID: "1", PRIVATE_KEY: TEST_PRIVATE_KEY, WEBHOOK_SECRET: "s", POLICY_PATH: "/nonexistent/policy.yml" });
+    const { code, stderr } = boot({
+      APP_ID: "1",
+      PRIVATE_KEY: TEST_PRIVATE_KEY,
+      WEBHOOK_SECRET: "s",
+      POLICY_PATH: "/nonexistent/policy.yml",
+    });
     expect(code).toBe(78);
     expect(stderr).toContain("/nonexistent/policy.yml: cannot read the policy file");
   });

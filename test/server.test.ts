@@ -13,10 +13,8 @@ import { policyState, startTestService, TEST_SECRET, type TestService } from "./
 const FIXTURES = "test/fixtures/github";
 const POLICY = policyState(readFileSync("policies/default.yml", "utf8"), "policies/default.yml");
 const fixtureBody = readFileSync(`${FIXTURES}/personal_access_token_request.created.json`);
-const fixtureHeaders = JSON.parse(readFileSync(`${FIXTURES}/delivery-headers.created.json`, "utf8")).headers as Record<
-  string,
-  string
->;
+const fixtureHeaders = JSON.parse(readFileSync(`${FIXTURES}/delivery-headers.created.json`, "utf8"))
+  .headers as Record<string, string>;
 
 let service: TestService | undefined;
 let github: GitHubStandIn | undefined;
@@ -29,8 +27,16 @@ afterEach(async () => {
 });
 
 function post(body: string | Buffer, headers: Record<string, string | undefined>) {
-  const defined = Object.fromEntries(Object.entries(headers).filter(([, v]) => v !== undefined)) as Record<string, string>;
-  return service!.server.inject({ method: "POST", url: "/api/github/webhooks", payload: body, headers: defined });
+  const defined = Object.fromEntries(Object.entries(headers).filter(([, v]) => v !== undefined)) as Record<
+    string,
+    string
+  >;
+  return service!.server.inject({
+    method: "POST",
+    url: "/api/github/webhooks",
+    payload: body,
+    headers: defined,
+  });
 }
 
 function signedHeaders(body: string | Buffer, delivery = "d-1", secret = TEST_SECRET) {
@@ -46,25 +52,50 @@ const decisions = () => service!.audit.records.filter((r): r is DecisionRecord =
 
 describe("webhook signature and body", () => {
   it("accepts GitHub's exact pretty-printed bytes with the signature GitHub computed over them", async () => {
-    service = await startTestService({ policy: POLICY, env: { WEBHOOK_SECRET: "development", DRY_RUN: "true" } });
+    service = await startTestService({
+      policy: POLICY,
+      env: { WEBHOOK_SECRET: "development", DRY_RUN: "true" },
+    });
     const response = await post(fixtureBody, fixtureHeaders);
     expect(response.statusCode).toBe(200);
     expect(response.json()).toEqual({ status: "ok", delivery: fixtureHeaders["x-github-delivery"] });
     expect(decisions()).toHaveLength(1);
-    expect(decisions()[0]).toMatchObject({ outcome: "deny", rule: "write-selected-repositories", request_id: 1184310 });
+    expect(decisions()[0]).toMatchObject({
+      outcome: "deny",
+      rule: "write-selected-repositories",
+      request_id: 1184310,
+    });
     expect(decisions()[0]!.reasons).toEqual(["the token lives 90 days; it must expire within 30 days"]);
   });
 
   it.each([
-    ["a forged signature", { "x-hub-signature-256": "sha256=" + "0".repeat(64) }, 401, /signature does not match/],
-    ["a signature made with another secret", { "x-hub-signature-256": sign("not-the-secret", fixtureBody) }, 401, /signature/],
+    [
+      "a forged signature",
+      { "x-hub-signature-256": "sha256=" + "0".repeat(64) },
+      401,
+      /signature does not match/,
+    ],
+    [
+      "a signature made with another secret",
+      { "x-hub-signature-256": sign("not-the-secret", fixtureBody) },
+      401,
+      /signature/,
+    ],
     ["a missing signature", { "x-hub-signature-256": undefined }, 400, /missing header x-hub-signature-256/],
     ["a missing event name", { "x-github-event": undefined }, 400, /missing header x-github-event/],
     ["a missing delivery id", { "x-github-delivery": undefined }, 400, /missing header x-github-delivery/],
-    ["a form-encoded body", { "content-type": "application/x-www-form-urlencoded" }, 415, /content type must be application\/json/],
+    [
+      "a form-encoded body",
+      { "content-type": "application/x-www-form-urlencoded" },
+      415,
+      /content type must be application\/json/,
+    ],
     ["no content type", { "content-type": undefined }, 415, /content type must be application\/json/],
   ])("refuses %s with a clear 4xx and no side effect", async (_name, override, status, message) => {
-    service = await startTestService({ policy: POLICY, env: { WEBHOOK_SECRET: "development", DRY_RUN: "true" } });
+    service = await startTestService({
+      policy: POLICY,
+      env: { WEBHOOK_SECRET: "development", DRY_RUN: "true" },
+    });
     const response = await post(fixtureBody, { ...fixtureHeaders, ...override });
     expect(response.statusCode).toBe(status);
     expect(response.json().message).toMatch(message);
@@ -74,7 +105,10 @@ describe("webhook signature and body", () => {
   });
 
   it("checks the signature over the bytes received: re-serialised JSON with the original signature is refused", async () => {
-    service = await startTestService({ policy: POLICY, env: { WEBHOOK_SECRET: "development", DRY_RUN: "true" } });
+    service = await startTestService({
+      policy: POLICY,
+      env: { WEBHOOK_SECRET: "development", DRY_RUN: "true" },
+    });
     const compact = JSON.stringify(JSON.parse(fixtureBody.toString("utf8")));
     expect((await post(compact, fixtureHeaders)).statusCode).toBe(401);
   });
@@ -86,7 +120,10 @@ describe("webhook signature and body", () => {
       expect(response.statusCode).toBe(400);
       expect(response.json().message).toMatch(/not valid JSON/);
     }
-    expect((await post("", signedHeaders(""))).json()).toEqual({ status: "refused", message: "body is empty" });
+    expect((await post("", signedHeaders(""))).json()).toEqual({
+      status: "refused",
+      message: "body is empty",
+    });
     const array = "[1,2]";
     expect((await post(array, signedHeaders(array))).json().message).toBe("body must be a JSON object");
     expect(service.audit.records).toHaveLength(0);
@@ -102,7 +139,11 @@ describe("webhook signature and body", () => {
 
   it("records a signed payload with missing fields as an error decision and answers 422", async () => {
     service = await startTestService({ policy: POLICY, env: { DRY_RUN: "true" } });
-    const body = JSON.stringify({ action: "created", organization: { login: "octo-org" }, personal_access_token_request: { id: 5 } });
+    const body = JSON.stringify({
+      action: "created",
+      organization: { login: "octo-org" },
+      personal_access_token_request: { id: 5 },
+    });
     const response = await post(body, signedHeaders(body));
     expect(response.statusCode).toBe(422);
     expect(response.json().message).toMatch(/^malformed personal_access_token_request payload: /);
@@ -122,12 +163,21 @@ describe("repeated deliveries", () => {
   async function withGitHub() {
     github = await startGitHubStandIn({ appPublicKey: TEST_PRIVATE_KEY });
     github.addInstallation("octo-org", 1001);
-    service = await startTestService({ policy: POLICY, env: { GHE_HOST: github.host, GHE_PROTOCOL: "http" } });
+    service = await startTestService({
+      policy: POLICY,
+      env: { GHE_HOST: github.host, GHE_PROTOCOL: "http" },
+    });
   }
 
   it("never makes a second review call for the same X-GitHub-Delivery", async () => {
     await withGitHub();
-    const request = sampleRequest({ id: 77, login: "octocat", tokenName: "t", repositories: ["api"], lifetimeDays: 10 });
+    const request = sampleRequest({
+      id: 77,
+      login: "octocat",
+      tokenName: "t",
+      repositories: ["api"],
+      lifetimeDays: 10,
+    });
     github!.addRequest("octo-org", request);
     const body = JSON.stringify(webhookPayload("created", request));
     const first = await post(body, signedHeaders(body, "same-id"));
@@ -141,7 +191,13 @@ describe("repeated deliveries", () => {
 
   it("handles a redelivery of a delivery whose review failed (the operator's 'Redeliver' button)", async () => {
     await withGitHub();
-    const request = sampleRequest({ id: 78, login: "octocat", tokenName: "t", repositories: ["api"], lifetimeDays: 10 });
+    const request = sampleRequest({
+      id: 78,
+      login: "octocat",
+      tokenName: "t",
+      repositories: ["api"],
+      lifetimeDays: 10,
+    });
     github!.addRequest("octo-org", request);
     github!.inject({ method: "POST", path: "/orgs/octo-org/personal-access-token-requests/78" }, [
       { status: 403, body: { message: "Resource not accessible by integration" } },
@@ -172,16 +228,25 @@ describe("health, readiness and metrics", () => {
     service = await startTestService({ policy: { ok: false, source: "p.yml", errors: ["p.yml:1:1 bad"] } });
     const ready = await service.server.inject({ url: "/readyz" });
     expect(ready.statusCode).toBe(503);
-    expect(ready.json()).toEqual({ status: "not_ready", policies: [{ source: "p.yml", valid: false, errors: ["p.yml:1:1 bad"] }] });
-    expect((await service.server.inject({ url: "/metrics" })).body).toMatch(/^pat_warden_policy_loaded\{source="p.yml"\} 0$/m);
+    expect(ready.json()).toEqual({
+      status: "not_ready",
+      policies: [{ source: "p.yml", valid: false, errors: ["p.yml:1:1 bad"] }],
+    });
+    expect((await service.server.inject({ url: "/metrics" })).body).toMatch(
+      /^pat_warden_policy_loaded\{source="p.yml"\} 0$/m,
+    );
   });
 
   it("exposes decisions by outcome and rule, review results and latency, and policy state", async () => {
     service = await startTestService({ policy: POLICY, env: { DRY_RUN: "true" } });
     await post(fixtureBody.toString("utf8"), signedHeaders(fixtureBody));
     const metrics = (await service.server.inject({ url: "/metrics" })).body;
-    expect(metrics).toMatch(/^pat_warden_decisions_total\{outcome="deny",rule="write-selected-repositories",mode="dry-run"\} 1$/m);
-    expect(metrics).toMatch(/^pat_warden_webhooks_total\{event="personal_access_token_request",status="200"\} 1$/m);
+    expect(metrics).toMatch(
+      /^pat_warden_decisions_total\{outcome="deny",rule="write-selected-repositories",mode="dry-run"\} 1$/m,
+    );
+    expect(metrics).toMatch(
+      /^pat_warden_webhooks_total\{event="personal_access_token_request",status="200"\} 1$/m,
+    );
     expect(metrics).toMatch(/^pat_warden_policy_loaded\{source="policies\/default.yml"\} 1$/m);
     expect(metrics).toMatch(/^pat_warden_policy_rules\{source="policies\/default.yml"\} 4$/m);
     expect(metrics).toContain("# TYPE pat_warden_review_call_duration_seconds histogram");
@@ -193,8 +258,18 @@ describe("secrets", () => {
   it("never writes the private key, the webhook secret or an installation token to the log", async () => {
     github = await startGitHubStandIn({ appPublicKey: TEST_PRIVATE_KEY });
     github.addInstallation("octo-org", 1001);
-    service = await startTestService({ policy: POLICY, env: { GHE_HOST: github.host, GHE_PROTOCOL: "http" }, auditToLog: true });
-    const request = sampleRequest({ id: 90, login: "octocat", tokenName: "t", repositories: ["api"], lifetimeDays: 10 });
+    service = await startTestService({
+      policy: POLICY,
+      env: { GHE_HOST: github.host, GHE_PROTOCOL: "http" },
+      auditToLog: true,
+    });
+    const request = sampleRequest({
+      id: 90,
+      login: "octocat",
+      tokenName: "t",
+      repositories: ["api"],
+      lifetimeDays: 10,
+    });
     github.addRequest("octo-org", request);
     const body = JSON.stringify(webhookPayload("created", request));
     await post(body, signedHeaders(body));

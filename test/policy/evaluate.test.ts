@@ -285,9 +285,13 @@ describe("permissions_any", () => {
     {
       name: "a listed permission below the level does not hold",
       require: { permissions_any: { repository: { contents: "write" }, organization: { members: "write" } } },
-      request: { permissions: perms({ repository: { contents: "read" }, organization: { members: "read" } }) },
+      request: {
+        permissions: perms({ repository: { contents: "read" }, organization: { members: "read" } }),
+      },
       outcome: "deny",
-      reasons: ["no permission among organization: members (or above write); repository: contents (or above write)"],
+      reasons: [
+        "no permission among organization: members (or above write); repository: contents (or above write)",
+      ],
     },
     {
       name: "an unlisted permission does not hold",
@@ -653,7 +657,8 @@ rules:
       rule: "interns",
       line: 3,
       reasons: ['requester "intern-7" is one of "intern-*"'],
-      denyReason: 'Denied by token policy rule "interns" (requester "intern-7" is one of "intern-*"). Interns ask their mentor.',
+      denyReason:
+        'Denied by token policy rule "interns" (requester "intern-7" is one of "intern-*"). Interns ask their mentor.',
     },
     {
       name: "outcome review gives the match and require reasons",

@@ -9,7 +9,9 @@ export const CREATED_AT = "2025-01-01T00:00:00.000Z";
 const DAY_MS = 86_400_000;
 
 /** A permission set with every category present; pass only the categories a case cares about. */
-export function perms(partial: Partial<Record<keyof PermissionSet, Record<string, string>>> = {}): PermissionSet {
+export function perms(
+  partial: Partial<Record<keyof PermissionSet, Record<string, string>>> = {},
+): PermissionSet {
   return { organization: {}, repository: {}, other: {}, ...partial };
 }
 
