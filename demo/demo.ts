@@ -28,6 +28,7 @@ async function main(): Promise<void> {
     GHE_PROTOCOL: "http",
     POLICY_PATH: "policies/default.yml",
     LOG_LEVEL: "info",
+    SWEEP_ON_START: "false",
   });
   try {
     heading(

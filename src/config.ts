@@ -19,6 +19,11 @@ export interface Config {
   reviewDeadlineMs: number;
   attemptTimeoutMs: number;
   webhookMaxBytes: number;
+  /** 0: no periodic sweeps. */
+  sweepIntervalMs: number;
+  sweepOnStart: boolean;
+  reviewMinIntervalMs: number;
+  reviewConcurrency: number;
 }
 
 export type ConfigResult =
@@ -89,6 +94,10 @@ export function loadConfig(env: Env): ConfigResult {
     25 * 1024 * 1024,
     problems,
   );
+  const sweepMinutes = integer(env, "SWEEP_INTERVAL_MINUTES", 15, 0, 24 * 60, problems);
+  const sweepOnStart = oneOf(env, "SWEEP_ON_START", ["true", "false", "1", "0"] as const, "true", problems);
+  const reviewMinIntervalMs = integer(env, "REVIEW_MIN_INTERVAL_MS", 400, 0, 60_000, problems);
+  const reviewConcurrency = integer(env, "REVIEW_CONCURRENCY", 1, 1, 50, problems);
 
   if (problems.length > 0) {
     return { ok: false, problems, missingCredentials: appId === undefined || privateKey === undefined };
@@ -110,6 +119,10 @@ export function loadConfig(env: Env): ConfigResult {
       reviewDeadlineMs,
       attemptTimeoutMs,
       webhookMaxBytes,
+      sweepIntervalMs: sweepMinutes * 60_000,
+      sweepOnStart: sweepOnStart === "true" || sweepOnStart === "1",
+      reviewMinIntervalMs,
+      reviewConcurrency,
     },
   };
 }

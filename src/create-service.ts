@@ -7,6 +7,9 @@ import type { Config } from "./config.js";
 import { Metrics } from "./metrics.js";
 import type { PolicySource } from "./policy-source.js";
 import { buildServer } from "./server.js";
+import { Pacer } from "./github/pacer.js";
+import { RequestLedger } from "./request-ledger.js";
+import { Sweeper } from "./sweeper.js";
 
 /**
  * Probot passes its own throttle options to every Octokit it builds, over any plain defaults; a function
@@ -22,6 +25,19 @@ export interface Service {
   server: FastifyInstance;
   probot: Probot;
   metrics: Metrics;
+  sweeper: Sweeper;
+}
+
+/** Probot for the App's credentials, with pat-warden's retry and pacing in charge. */
+export function createProbot(config: Config, logger: Logger): Probot {
+  return new Probot({
+    appId: config.appId,
+    privateKey: config.privateKey,
+    secret: config.webhookSecret,
+    baseUrl: config.baseUrl,
+    log: logger,
+    Octokit: WithoutProbotRetries,
+  });
 }
 
 /**
@@ -34,25 +50,21 @@ export async function createService(
   deps: { logger: Logger; policies: PolicySource; audit?: AuditLog; metrics?: Metrics },
 ): Promise<Service> {
   const metrics = deps.metrics ?? new Metrics();
-  const probot = new Probot({
-    appId: config.appId,
-    privateKey: config.privateKey,
-    secret: config.webhookSecret,
-    baseUrl: config.baseUrl,
-    log: deps.logger,
-    Octokit: WithoutProbotRetries,
-  });
+  const probot = createProbot(config, deps.logger);
+  const shared = {
+    policies: deps.policies,
+    audit: deps.audit ?? pinoAuditLog(deps.logger),
+    metrics,
+    mode: config.mode,
+    // One pacer and one ledger for webhooks and sweeps: they share GitHub's limits and must not both review.
+    pacer: new Pacer({ minIntervalMs: config.reviewMinIntervalMs, concurrency: config.reviewConcurrency }),
+    requests: new RequestLedger(),
+  };
   await probot.load(
-    patWardenApp({
-      policies: deps.policies,
-      audit: deps.audit ?? pinoAuditLog(deps.logger),
-      metrics,
-      mode: config.mode,
-      reviewDeadlineMs: config.reviewDeadlineMs,
-      attemptTimeoutMs: config.attemptTimeoutMs,
-    }),
+    patWardenApp({ ...shared, reviewDeadlineMs: config.reviewDeadlineMs, attemptTimeoutMs: config.attemptTimeoutMs }),
     { cwd: process.cwd(), addHandler: () => undefined },
   );
+  const sweeper = new Sweeper({ ...shared, probot, logger: deps.logger, intervalMs: config.sweepIntervalMs });
   const server = await buildServer({
     probot,
     metrics,
@@ -61,5 +73,5 @@ export async function createService(
     webhookPath: config.webhookPath,
     webhookMaxBytes: config.webhookMaxBytes,
   });
-  return { server, probot, metrics };
+  return { server, probot, metrics, sweeper };
 }

@@ -7,9 +7,15 @@ import type { Metrics } from "./metrics.js";
 import { evaluate, type Decision } from "./policy/evaluate.js";
 import type { TokenRequest } from "./policy/request.js";
 import type { PolicySource } from "./policy-source.js";
+import type { Pacer } from "./github/pacer.js";
+import type { RequestLedger } from "./request-ledger.js";
 
 export interface PipelineOptions {
   policies: PolicySource;
+  /** Paces review calls per installation. */
+  pacer: Pacer;
+  /** Shared with sweeps: a request is reviewed once. */
+  requests: RequestLedger;
   audit: AuditLog;
   metrics: Metrics;
   mode: Mode;
@@ -66,7 +72,7 @@ export async function handleCreated(options: PipelineOptions, event: CreatedEven
     if (!(caught instanceof PayloadError)) unexpected = caught;
   }
   const record = decisionRecord({
-    deliveryId: event.deliveryId,
+    trigger: { kind: "webhook", deliveryId: event.deliveryId },
     org: event.org,
     installationId: event.installationId,
     requestId: requestIdOf(event.request),
@@ -91,15 +97,12 @@ async function callReview(
   now: () => number,
 ): Promise<ReviewOutcome> {
   if (event.installationId === null) {
-    return {
-      status: "failed",
-      httpStatus: null,
-      attempts: 0,
-      durationMs: 0,
-      error: "the payload names no installation",
-    };
+    return { status: "failed", httpStatus: null, attempts: 0, durationMs: 0, error: "the payload names no installation" };
   }
-  return reviewRequest(
+  if (!options.requests.claim(event.org, request.id)) {
+    return { status: "already_handled", httpStatus: null, attempts: 0, durationMs: 0, error: null };
+  }
+  const outcome = await reviewRequest(
     event.octokit,
     {
       org: event.org,
@@ -108,18 +111,24 @@ async function callReview(
       reason: decision.denyReason,
     },
     {
-      deadline: event.receivedAt + options.reviewDeadlineMs,
-      attemptTimeoutMs: options.attemptTimeoutMs,
-      baseDelayMs: options.retryBaseDelayMs,
-      now,
+      pacer: options.pacer,
+      lane: String(event.installationId),
+      retry: {
+        deadline: event.receivedAt + options.reviewDeadlineMs,
+        attemptTimeoutMs: options.attemptTimeoutMs,
+        baseDelayMs: options.retryBaseDelayMs,
+        now,
+      },
     },
   );
+  options.requests.settle(event.org, request.id, outcome.status !== "failed");
+  return outcome;
 }
 
 function observe(metrics: Metrics, record: DecisionRecord, review: ReviewOutcome | null): void {
-  metrics.decisions.inc({ outcome: record.outcome, rule: record.rule ?? "", mode: record.mode });
-  if (review) {
-    metrics.reviewCalls.inc({ result: review.status });
+  metrics.decisions.inc({ outcome: record.outcome, rule: record.rule ?? "", mode: record.mode, trigger: "webhook" });
+  if (review && review.status !== "already_handled") {
+    metrics.reviewCalls.inc({ result: review.status, via: "single" });
     metrics.reviewDuration.observe({ result: review.status }, review.durationMs / 1000);
   }
 }

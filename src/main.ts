@@ -30,7 +30,7 @@ async function main(): Promise<void> {
     process.exit(EX_CONFIG);
   }
 
-  const { server } = await createService(config, { logger, policies: staticPolicySource(policy) });
+  const { server, sweeper } = await createService(config, { logger, policies: staticPolicySource(policy) });
   const address = await server.listen({ host: config.host, port: config.port });
   logger.info(
     {
@@ -44,14 +44,18 @@ async function main(): Promise<void> {
     },
     "pat-warden ready",
   );
+  // Requests whose webhooks were missed while the server was down are still pending on GitHub: sweep them.
+  if (config.sweepOnStart) sweeper.start();
+  else if (config.sweepIntervalMs > 0) setTimeout(() => sweeper.start(), config.sweepIntervalMs).unref();
 
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, "stopping: no new webhooks; finishing the ones in flight");
-    // fastify answers 503 to new requests while close() waits for in-flight ones.
-    server.close().then(
+    logger.info({ signal }, "stopping: no new webhooks or sweeps; finishing the ones in flight");
+    // fastify answers 503 to new requests while close() waits for in-flight ones; the sweep stops before its
+    // next review call, leaving the rest pending on GitHub for the next start.
+    Promise.all([server.close(), sweeper.stop()]).then(
       () => process.exit(0),
       (error: unknown) => {
         logger.error({ err: error }, "error while stopping");

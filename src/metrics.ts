@@ -6,15 +6,15 @@ export class Metrics {
 
   readonly decisions = new Counter({
     name: "pat_warden_decisions_total",
-    help: "Decisions by outcome (approve, deny, review, error), deciding rule ('' when none) and mode.",
-    labelNames: ["outcome", "rule", "mode"] as const,
+    help: "Decisions by outcome (approve, deny, review, error), deciding rule ('' when none), mode and trigger.",
+    labelNames: ["outcome", "rule", "mode", "trigger"] as const,
     registers: [this.registry],
   });
 
   readonly reviewCalls = new Counter({
     name: "pat_warden_review_calls_total",
-    help: "Review calls to GitHub by result (reviewed, not_pending, failed).",
-    labelNames: ["result"] as const,
+    help: "Review calls to GitHub by result (reviewed, submitted, not_pending, failed) and via (single, bulk).",
+    labelNames: ["result", "via"] as const,
     registers: [this.registry],
   });
 
@@ -44,6 +44,27 @@ export class Metrics {
     name: "pat_warden_policy_rules",
     help: "Number of rules in the loaded policy.",
     labelNames: ["source"] as const,
+    registers: [this.registry],
+  });
+
+  readonly sweeps = new Counter({
+    name: "pat_warden_sweeps_total",
+    help: "Sweeps of an organization's pending requests by result (ok, failed, policy_invalid).",
+    labelNames: ["result"] as const,
+    registers: [this.registry],
+  });
+
+  readonly sweepLastSuccess = new Gauge({
+    name: "pat_warden_sweep_last_success_timestamp_seconds",
+    help: "When a sweep of the organization last completed.",
+    labelNames: ["org"] as const,
+    registers: [this.registry],
+  });
+
+  readonly githubCalls = new Counter({
+    name: "pat_warden_sweep_github_calls_total",
+    help: "GitHub API calls made by sweeps, by kind (list, repositories, review, confirm).",
+    labelNames: ["kind"] as const,
     registers: [this.registry],
   });
 

@@ -35,6 +35,8 @@ async function start(env: Record<string, string> = {}) {
     WEBHOOK_SECRET: SECRET,
     GHE_HOST: github.host,
     GHE_PROTOCOL: "http",
+    REVIEW_MIN_INTERVAL_MS: "0",
+    SWEEP_ON_START: "false",
     ...env,
   });
   return { github, server };

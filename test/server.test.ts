@@ -242,7 +242,7 @@ describe("health, readiness and metrics", () => {
     await post(fixtureBody.toString("utf8"), signedHeaders(fixtureBody));
     const metrics = (await service.server.inject({ url: "/metrics" })).body;
     expect(metrics).toMatch(
-      /^pat_warden_decisions_total\{outcome="deny",rule="write-selected-repositories",mode="dry-run"\} 1$/m,
+      /^pat_warden_decisions_total\{outcome="deny",rule="write-selected-repositories",mode="dry-run",trigger="webhook"\} 1$/m,
     );
     expect(metrics).toMatch(
       /^pat_warden_webhooks_total\{event="personal_access_token_request",status="200"\} 1$/m,

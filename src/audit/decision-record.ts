@@ -16,8 +16,13 @@ export type ErrorKind = "payload" | "policy" | "internal";
  */
 export interface DecisionRecord {
   event: "decision";
-  trigger: "webhook";
-  delivery_id: string;
+  /** What brought the request in: its webhook, or a sweep of the pending list. */
+  trigger: "webhook" | "sweep";
+  /** `X-GitHub-Delivery`, for webhooks. */
+  delivery_id: string | null;
+  /** The sweep, and the review call (single or bulk batch) the request went out in. */
+  sweep_id: string | null;
+  review_batch: string | null;
   org: string;
   installation_id: number | null;
   request_id: number | null;
@@ -44,16 +49,24 @@ export interface DecisionRecord {
   policy_source: string | null;
   policy_revision: string | null;
   mode: Mode;
-  /** `skipped` when no call was due: outcome review or error, or dry-run. */
-  review_status: ReviewOutcome["status"] | "skipped";
+  /**
+   * `skipped` when no call was due (outcome review or error, dry-run); `already_handled` when another webhook or
+   * sweep of this process reviewed it; `submitted`/`unconfirmed` for bulk reviews GitHub accepted but that were
+   * still listed as pending afterwards (the next sweep takes them again).
+   */
+  review_status: ReviewOutcome["status"] | "skipped" | "submitted" | "unconfirmed";
   review_http_status: number | null;
   review_attempts: number;
   review_error: string | null;
   duration_ms: number;
 }
 
+export type Trigger =
+  | { kind: "webhook"; deliveryId: string }
+  | { kind: "sweep"; sweepId: string; batch: string | null };
+
 export interface RecordInput {
-  deliveryId: string;
+  trigger: Trigger;
   org: string;
   installationId: number | null;
   requestId: number | null;
@@ -62,7 +75,7 @@ export interface RecordInput {
   /** Set when no decision could be made (bad payload, no policy): the outcome is `error`. */
   error: { kind: ErrorKind; message: string } | null;
   mode: Mode;
-  review: ReviewOutcome | null;
+  review: Pick<ReviewOutcome, "httpStatus" | "attempts" | "error"> & { status: DecisionRecord["review_status"] } | null;
   durationMs: number;
 }
 
@@ -72,8 +85,10 @@ export function decisionRecord(input: RecordInput): DecisionRecord {
   const lifetime = request ? lifetimeDays(request) : null;
   return {
     event: "decision",
-    trigger: "webhook",
-    delivery_id: input.deliveryId,
+    trigger: input.trigger.kind,
+    delivery_id: input.trigger.kind === "webhook" ? input.trigger.deliveryId : null,
+    sweep_id: input.trigger.kind === "sweep" ? input.trigger.sweepId : null,
+    review_batch: input.trigger.kind === "sweep" ? input.trigger.batch : null,
     org: input.org,
     installation_id: input.installationId,
     request_id: request?.id ?? input.requestId,

@@ -13,6 +13,8 @@ export interface RetryOptions {
   baseDelayMs?: number;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
+  /** Told of every failed attempt, e.g. to pause other calls while GitHub asks us to wait. */
+  onFailure?: (failure: AttemptFailure) => void;
 }
 
 export interface AttemptFailure {
@@ -26,8 +28,9 @@ export interface AttemptFailure {
 export type RetryResult<T> =
   { ok: true; value: T; attempts: number } | { ok: false; failure: AttemptFailure; attempts: number };
 
+/** `attempt` gets the time it may take; it creates its abort signal when the call really starts (after pacing). */
 export async function withRetry<T>(
-  attempt: (signal: AbortSignal) => Promise<T>,
+  attempt: (timeoutMs: number) => Promise<T>,
   options: RetryOptions,
 ): Promise<RetryResult<T>> {
   const now = options.now ?? Date.now;
@@ -37,10 +40,11 @@ export async function withRetry<T>(
     const budget = Math.min(options.attemptTimeoutMs, options.deadline - now());
     let failure: AttemptFailure;
     try {
-      return { ok: true, value: await attempt(AbortSignal.timeout(Math.max(budget, 1))), attempts };
+      return { ok: true, value: await attempt(Math.max(budget, 1)), attempts };
     } catch (error) {
       failure = classify(error, now());
     }
+    options.onFailure?.(failure);
     if (!failure.retryable) return { ok: false, failure, attempts };
     const backoff = base * 2 ** (attempts - 1) * (0.75 + Math.random() * 0.5);
     const wait = Math.max(failure.retryAfterMs ?? 0, backoff);
@@ -62,6 +66,7 @@ interface HttpErrorLike {
 export function classify(error: unknown, nowMs: number): AttemptFailure {
   const e = (error ?? {}) as HttpErrorLike;
   const message = typeof e.message === "string" ? e.message : String(error);
+  if (e.name === "QueueDeadlineError") return { status: null, message, retryable: false, retryAfterMs: null };
   const status = typeof e.status === "number" && e.status > 0 ? e.status : null;
   if (status === null) {
     // No HTTP answer: connection refused or reset, DNS, or our own timeout.

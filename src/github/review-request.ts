@@ -1,5 +1,5 @@
 import type { ProbotOctokit } from "probot";
-import { withRetry, type RetryOptions } from "./retry.js";
+import { pacedCall, type CallPolicy } from "./paced-call.js";
 
 export type ReviewAction = "approve" | "deny";
 
@@ -9,9 +9,10 @@ export type ReviewAction = "approve" | "deny";
  * - `not_pending`: 404 or 422, the request was cancelled or reviewed by someone else; not retried.
  * - `failed`: GitHub kept failing (5xx, rate limits, timeouts) until the deadline, or refused (401/403);
  *   the request stays pending for a later sweep.
+ * - `already_handled`: no call; this process is reviewing it elsewhere (a sweep) or just did.
  */
 export interface ReviewOutcome {
-  status: "reviewed" | "not_pending" | "failed";
+  status: "reviewed" | "not_pending" | "failed" | "already_handled";
   httpStatus: number | null;
   attempts: number;
   durationMs: number;
@@ -26,14 +27,15 @@ export interface ReviewCall {
   reason: string | null;
 }
 
-/** `POST /orgs/{org}/personal-access-token-requests/{pat_request_id}`, retried while the deadline allows. */
+/** `POST /orgs/{org}/personal-access-token-requests/{pat_request_id}`, paced and retried while the deadline allows. */
 export async function reviewRequest(
   octokit: InstanceType<typeof ProbotOctokit>,
   call: ReviewCall,
-  retry: RetryOptions,
+  policy: CallPolicy,
 ): Promise<ReviewOutcome> {
-  const started = (retry.now ?? Date.now)();
-  const result = await withRetry(async (signal) => {
+  const now = policy.retry.now ?? Date.now;
+  const started = now();
+  const result = await pacedCall(policy, async (signal) => {
     const response = await octokit.rest.orgs.reviewPatGrantRequest({
       org: call.org,
       pat_request_id: call.requestId,
@@ -42,8 +44,8 @@ export async function reviewRequest(
       request: { signal },
     });
     return response.status;
-  }, retry);
-  const durationMs = (retry.now ?? Date.now)() - started;
+  });
+  const durationMs = now() - started;
   if (result.ok) {
     return {
       status: "reviewed",

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { EMPTY_PERMISSIONS, type PermissionSet, type TokenRequest } from "../policy/request.js";
+import type { PendingRequestItem } from "./pending-requests.js";
 
 /** A payload that lacks what the policy needs. Recorded as an `error` decision; nothing is reviewed. */
 export class PayloadError extends Error {
@@ -73,5 +74,25 @@ function merge(a: PermissionSet, b: PermissionSet): PermissionSet {
     organization: { ...a.organization, ...b.organization },
     repository: { ...a.repository, ...b.repository },
     other: { ...a.other, ...b.other },
+  };
+}
+
+/**
+ * Normalises an item of the pending-requests list. The list gives the total permissions only, so what the
+ * request adds is unknown (null), and `subset` repositories come from a separate call (`repositories`).
+ */
+export function tokenRequestFromListItem(item: PendingRequestItem, repositories: readonly string[] | null): TokenRequest {
+  return {
+    id: item.id,
+    requester: item.owner.login,
+    tokenId: item.token_id ?? null,
+    tokenName: item.token_name ?? null,
+    permissions: toPermissionSet(item.permissions),
+    permissionsAdded: null,
+    repositorySelection: item.repository_selection,
+    repositories: item.repository_selection === "subset" ? repositories : [],
+    repositoryCount: item.repository_selection === "subset" ? (repositories?.length ?? null) : null,
+    createdAt: item.created_at,
+    expiresAt: item.token_expires_at,
   };
 }

@@ -33,6 +33,11 @@ export interface PolicyOrigin {
 
 export interface CompiledPolicy extends PolicyOrigin {
   readonly noMatch: "review" | "deny";
+  /**
+   * Some rule reads repository names or counts. The pending-requests list omits them, so sweeps fetch the
+   * repositories of `subset` requests only when this is true.
+   */
+  readonly needsRepositoryList: boolean;
   readonly noMatchMessage: string | undefined;
   readonly rules: readonly CompiledRule[];
 }
@@ -98,4 +103,11 @@ export function compileConditions(
     }
   }
   return conditions;
+}
+
+/** Whether any rule's conditions read the list of repositories (names or count). */
+export function readsRepositoryList(rules: readonly RuleDocument[]): boolean {
+  return rules.some((rule) =>
+    [rule.match, rule.require].some((c) => c?.repositories?.names !== undefined || c?.repositories?.max_count !== undefined),
+  );
 }

@@ -4,6 +4,7 @@ import type { Condition } from "./check.js";
 import {
   buildRule,
   compileConditions,
+  readsRepositoryList,
   type CompiledPolicy,
   type CompiledRule,
   type ConditionCompileError,
@@ -121,6 +122,7 @@ export function parsePolicy(text: string, origin: PolicyOrigin): ParseResult {
       source: origin.source,
       revision: origin.revision,
       noMatch: parsed.data.no_match ?? "review",
+      needsRepositoryList: readsRepositoryList(parsed.data.rules),
       noMatchMessage: parsed.data.no_match_message,
       rules: Object.freeze(rules),
     }),

@@ -1,0 +1,77 @@
+/**
+ * Paces mutating GitHub calls (reviews, revocations) per installation: at most `concurrency` at once, starts at
+ * least `minIntervalMs` apart, and everything on an installation waits while GitHub has asked it to (retry-after,
+ * rate-limit reset). GitHub's secondary limits allow 900 points a minute per endpoint and charge 5 per POST, so
+ * the default spacing of 400 ms (150 POSTs, 750 points a minute) stays under them; GitHub also advises sending
+ * mutating calls serially.
+ */
+export interface PacerOptions {
+  concurrency?: number;
+  minIntervalMs?: number;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** The call could not start before its deadline: GitHub was not asked. */
+export class QueueDeadlineError extends Error {
+  constructor(waitedMs: number) {
+    super(`gave up after waiting ${waitedMs} ms for a slot to call GitHub (rate pacing)`);
+    this.name = "QueueDeadlineError";
+  }
+}
+
+interface Lane {
+  active: number;
+  waiting: (() => void)[];
+  nextStart: number;
+  pausedUntil: number;
+}
+
+export class Pacer {
+  readonly #lanes = new Map<string, Lane>();
+  readonly #concurrency: number;
+  readonly #interval: number;
+  readonly #now: () => number;
+  readonly #sleep: (ms: number) => Promise<void>;
+
+  constructor(options: PacerOptions = {}) {
+    this.#concurrency = options.concurrency ?? 1;
+    this.#interval = options.minIntervalMs ?? 400;
+    this.#now = options.now ?? Date.now;
+    this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+  }
+
+  /** Runs `call` when the installation's lane allows; rejects with QueueDeadlineError if that is after `deadline`. */
+  async schedule<T>(key: string, call: () => Promise<T>, deadline = Number.POSITIVE_INFINITY): Promise<T> {
+    const lane = this.#lane(key);
+    const queuedAt = this.#now();
+    if (lane.active >= this.#concurrency) await new Promise<void>((resolve) => lane.waiting.push(resolve));
+    lane.active++;
+    try {
+      const startAt = Math.max(lane.nextStart, lane.pausedUntil);
+      if (startAt > deadline) throw new QueueDeadlineError(this.#now() - queuedAt);
+      lane.nextStart = Math.max(startAt, this.#now()) + this.#interval;
+      const wait = startAt - this.#now();
+      if (wait > 0) await this.#sleep(wait);
+      return await call();
+    } finally {
+      lane.active--;
+      lane.waiting.shift()?.();
+    }
+  }
+
+  /** GitHub asked this installation to wait: nothing more starts on it before `until` (epoch ms). */
+  pauseUntil(key: string, until: number): void {
+    const lane = this.#lane(key);
+    lane.pausedUntil = Math.max(lane.pausedUntil, until);
+  }
+
+  #lane(key: string): Lane {
+    let lane = this.#lanes.get(key);
+    if (!lane) {
+      lane = { active: 0, waiting: [], nextStart: 0, pausedUntil: 0 };
+      this.#lanes.set(key, lane);
+    }
+    return lane;
+  }
+}

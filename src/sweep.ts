@@ -1,0 +1,291 @@
+import type { Logger } from "pino";
+import type { ProbotOctokit } from "probot";
+import type { AuditLog } from "./audit/audit-log.js";
+import { decisionRecord, type DecisionRecord, type Mode, type RecordInput } from "./audit/decision-record.js";
+import { MAX_BULK_IDS } from "./github/limits.js";
+import type { Pacer } from "./github/pacer.js";
+import { listPendingRequests, listRequestRepositories, type PendingRequestItem } from "./github/pending-requests.js";
+import type { RetryOptions } from "./github/retry.js";
+import { reviewInBulk } from "./github/review-in-bulk.js";
+import { reviewRequest, type ReviewAction } from "./github/review-request.js";
+import { tokenRequestFromListItem } from "./github/token-request.js";
+import type { Metrics } from "./metrics.js";
+import type { CompiledPolicy } from "./policy/compile.js";
+import { evaluate, type Decision } from "./policy/evaluate.js";
+import type { TokenRequest } from "./policy/request.js";
+import type { PolicySource } from "./policy-source.js";
+import type { RequestLedger } from "./request-ledger.js";
+
+type Octokit = InstanceType<typeof ProbotOctokit>;
+
+export interface SweepOptions {
+  policies: PolicySource;
+  audit: AuditLog;
+  metrics: Metrics;
+  mode: Mode;
+  pacer: Pacer;
+  requests: RequestLedger;
+  logger: Logger;
+  /** Each GitHub call of a sweep is retried for up to this long. */
+  callBudgetMs?: number;
+  /** Aborted on shutdown: no review call starts after it. */
+  signal?: AbortSignal;
+  now?: () => number;
+}
+
+export interface SweepTarget {
+  org: string;
+  installationId: number;
+  octokit: Octokit;
+}
+
+/** One sweep of one organization, as logged (`"event":"sweep"`) and printed by `pat-warden sweep`. */
+export interface SweepSummary {
+  sweep_id: string;
+  org: string;
+  installation_id: number;
+  mode: Mode;
+  policy_revision: string | null;
+  /** Set when the sweep could not judge anything: no valid policy, or the list could not be read. */
+  error: string | null;
+  pending: number;
+  approved: number;
+  denied: number;
+  left_pending: number;
+  errors: number;
+  already_handled: number;
+  review_failed: number;
+  unconfirmed: number;
+  calls: { list: number; repositories: number; review: number; confirm: number };
+  duration_ms: number;
+}
+
+interface Judged {
+  item: PendingRequestItem;
+  request: TokenRequest | null;
+  decision: Decision | null;
+  error: string | null;
+  review: RecordInput["review"];
+  batch: string | null;
+}
+
+/**
+ * Repairs what webhooks missed: lists the org's pending requests, judges each with the current policy, and
+ * reviews what the policy decides. Requests with the same action and reason share bulk calls (1–100 ids);
+ * a group of one uses the single endpoint, which reports per request. Bulk reviews are confirmed by listing
+ * the pending requests again. Cost for N pending in G groups: ⌈N/100⌉ list calls, Σ⌈n_g/100⌉ review calls,
+ * ⌈N'/100⌉ confirm calls (N' still pending after the reviews), plus one repository listing per `subset` request
+ * when the policy reads repository names or counts. One audit record per request.
+ */
+export async function sweepOrg(options: SweepOptions, target: SweepTarget, sweepId: string): Promise<SweepSummary> {
+  const now = options.now ?? Date.now;
+  const started = now();
+  const summary = emptySummary(sweepId, target, options.mode);
+  const retry = (): RetryOptions => ({ deadline: now() + (options.callBudgetMs ?? 120_000), attemptTimeoutMs: 15_000, now });
+  const state = await options.policies.forOrg(target.org);
+  if (!state.ok) {
+    options.metrics.sweeps.inc({ result: "policy_invalid" });
+    return finish(options, summary, started, `no valid policy (${state.source}): ${state.errors.join("; ")}`);
+  }
+  summary.policy_revision = state.policy.revision;
+
+  let pending: PendingRequestItem[];
+  try {
+    const listed = await listPendingRequests(target.octokit, target.org, retry());
+    pending = listed.items;
+    summary.calls.list = listed.calls;
+  } catch (error) {
+    options.metrics.sweeps.inc({ result: "failed" });
+    return finish(options, summary, started, `cannot list pending requests: ${(error as Error).message}`);
+  }
+  summary.pending = pending.length;
+
+  const judged: Judged[] = [];
+  for (const item of pending) judged.push(await judge(options, target, state.policy, item, summary, retry));
+
+  if (options.mode === "enforce") await review(options, target, judged, summary, retry);
+
+  for (const entry of judged) {
+    const record = decisionRecord({
+      trigger: { kind: "sweep", sweepId, batch: entry.batch },
+      org: target.org,
+      installationId: target.installationId,
+      requestId: entry.item.id,
+      request: entry.request,
+      decision: entry.decision,
+      error: entry.error === null ? null : { kind: "payload", message: entry.error },
+      mode: options.mode,
+      review: entry.review,
+      durationMs: now() - started,
+    });
+    options.audit.write(record);
+    count(summary, record);
+    options.metrics.decisions.inc({ outcome: record.outcome, rule: record.rule ?? "", mode: record.mode, trigger: "sweep" });
+  }
+  options.metrics.sweeps.inc({ result: "ok" });
+  options.metrics.sweepLastSuccess.set({ org: target.org }, now() / 1000);
+  return finish(options, summary, started, null);
+}
+
+async function judge(
+  options: SweepOptions,
+  target: SweepTarget,
+  policy: CompiledPolicy,
+  item: PendingRequestItem,
+  summary: SweepSummary,
+  retry: () => RetryOptions,
+): Promise<Judged> {
+  let repositories: string[] | null = null;
+  if (item.repository_selection === "subset" && policy.needsRepositoryList) {
+    try {
+      const listed = await listRequestRepositories(target.octokit, target.org, item.id, retry());
+      repositories = listed.names;
+      summary.calls.repositories += listed.calls;
+    } catch (error) {
+      // Unknown repositories fail every names/count check: such a request cannot be approved this time.
+      options.logger.warn({ org: target.org, request_id: item.id, err: error }, "cannot list the request's repositories");
+    }
+  }
+  try {
+    const request = tokenRequestFromListItem(item, repositories);
+    return { item, request, decision: evaluate(policy, request), error: null, review: null, batch: null };
+  } catch (error) {
+    return { item, request: null, decision: null, error: `cannot judge: ${(error as Error).message}`, review: null, batch: null };
+  }
+}
+
+/** Claims, groups by (action, reason), sends single or bulk reviews, then confirms the bulk ones. */
+async function review(
+  options: SweepOptions,
+  target: SweepTarget,
+  judged: Judged[],
+  summary: SweepSummary,
+  retry: () => RetryOptions,
+): Promise<void> {
+  const groups = new Map<string, { action: ReviewAction; reason: string | null; entries: Judged[] }>();
+  for (const entry of judged) {
+    const outcome = entry.decision?.outcome;
+    if (outcome !== "approve" && outcome !== "deny") continue;
+    if (!options.requests.claim(target.org, entry.item.id)) {
+      entry.review = { status: "already_handled", httpStatus: null, attempts: 0, error: null };
+      continue;
+    }
+    const reason = entry.decision!.denyReason;
+    const key = `${outcome}\u0000${reason ?? ""}`;
+    const group = groups.get(key) ?? { action: outcome, reason, entries: [] };
+    group.entries.push(entry);
+    groups.set(key, group);
+  }
+
+  const lane = String(target.installationId);
+  const submitted: Judged[] = [];
+  let batchNumber = 0;
+  for (const group of groups.values()) {
+    for (let start = 0; start < group.entries.length; start += MAX_BULK_IDS) {
+      const chunk = group.entries.slice(start, start + MAX_BULK_IDS);
+      const batch = `${summary.sweep_id}/${++batchNumber}`;
+      if (options.signal?.aborted) {
+        for (const entry of chunk) {
+          entry.review = { status: "failed", httpStatus: null, attempts: 0, error: "shutting down; stays pending" };
+          options.requests.settle(target.org, entry.item.id, false);
+        }
+        continue;
+      }
+      if (chunk.length === 1) {
+        const entry = chunk[0]!;
+        const outcome = await reviewRequest(
+          target.octokit,
+          { org: target.org, requestId: entry.item.id, action: group.action, reason: group.reason },
+          { pacer: options.pacer, lane, retry: retry() },
+        );
+        summary.calls.review += outcome.attempts;
+        options.metrics.reviewCalls.inc({ result: outcome.status, via: "single" });
+        options.requests.settle(target.org, entry.item.id, outcome.status !== "failed");
+        Object.assign(entry, { review: outcome, batch: `${batch} (1 request)` });
+        continue;
+      }
+      const outcome = await reviewInBulk(
+        target.octokit,
+        { org: target.org, requestIds: chunk.map((e) => e.item.id), action: group.action, reason: group.reason },
+        { pacer: options.pacer, lane, retry: retry() },
+      );
+      summary.calls.review += outcome.attempts;
+      options.metrics.reviewCalls.inc({ result: outcome.status, via: "bulk" });
+      for (const entry of chunk) {
+        entry.batch = `${batch} (${chunk.length} requests)`;
+        entry.review = { status: outcome.status, httpStatus: outcome.httpStatus, attempts: outcome.attempts, error: outcome.error };
+        if (outcome.status === "submitted") submitted.push(entry);
+        else options.requests.settle(target.org, entry.item.id, false);
+      }
+    }
+  }
+  if (submitted.length > 0) await confirm(options, target, submitted, summary, retry);
+}
+
+/** Bulk reviews answer 202 with no result per id: a request still listed as pending was not reviewed (yet). */
+async function confirm(
+  options: SweepOptions,
+  target: SweepTarget,
+  submitted: Judged[],
+  summary: SweepSummary,
+  retry: () => RetryOptions,
+): Promise<void> {
+  let stillPending: Set<number>;
+  try {
+    const listed = await listPendingRequests(target.octokit, target.org, retry());
+    summary.calls.confirm = listed.calls;
+    stillPending = new Set(listed.items.map((item) => item.id));
+  } catch (error) {
+    options.logger.warn({ org: target.org, err: error }, "cannot confirm bulk reviews; the next sweep will");
+    stillPending = new Set(submitted.map((entry) => entry.item.id));
+  }
+  for (const entry of submitted) {
+    const done = !stillPending.has(entry.item.id);
+    entry.review = { ...entry.review!, status: done ? "reviewed" : "unconfirmed" };
+    // Unconfirmed: released, so the next sweep takes it again (GitHub refuses a second review of a reviewed one).
+    options.requests.settle(target.org, entry.item.id, done);
+  }
+}
+
+function count(summary: SweepSummary, record: DecisionRecord): void {
+  const reviewed = record.review_status === "reviewed" || record.review_status === "not_pending";
+  if (record.outcome === "error") summary.errors++;
+  else if (record.outcome === "review") summary.left_pending++;
+  else if (record.review_status === "already_handled") summary.already_handled++;
+  else if (record.review_status === "failed") summary.review_failed++;
+  else if (record.review_status === "unconfirmed") summary.unconfirmed++;
+  else if (reviewed || record.mode === "dry-run") {
+    if (record.outcome === "approve") summary.approved++;
+    else summary.denied++;
+  }
+}
+
+function emptySummary(sweepId: string, target: SweepTarget, mode: Mode): SweepSummary {
+  return {
+    sweep_id: sweepId,
+    org: target.org,
+    installation_id: target.installationId,
+    mode,
+    policy_revision: null,
+    error: null,
+    pending: 0,
+    approved: 0,
+    denied: 0,
+    left_pending: 0,
+    errors: 0,
+    already_handled: 0,
+    review_failed: 0,
+    unconfirmed: 0,
+    calls: { list: 0, repositories: 0, review: 0, confirm: 0 },
+    duration_ms: 0,
+  };
+}
+
+function finish(options: SweepOptions, summary: SweepSummary, started: number, error: string | null): SweepSummary {
+  summary.error = error;
+  summary.duration_ms = (options.now ?? Date.now)() - started;
+  for (const [kind, calls] of Object.entries(summary.calls)) options.metrics.githubCalls.inc({ kind }, calls);
+  const log = error === null ? options.logger.info.bind(options.logger) : options.logger.error.bind(options.logger);
+  log({ event: "sweep", ...summary }, error === null ? "sweep done" : "sweep failed");
+  return summary;
+}
