@@ -309,8 +309,9 @@ export class GitHubStandIn {
     try {
       const found = this.routes
         .filter((route) => route.method === call.method)
-        .map((route) => ({ route, groups: route.pattern.exec(call.path)?.groups }))
-        .find((candidate) => candidate.groups !== undefined);
+        .map((route) => ({ route, match: route.pattern.exec(call.path) }))
+        .map(({ route, match }) => ({ route, matched: match !== null, groups: match?.groups }))
+        .find((candidate) => candidate.matched);
       if (!found) throw notFound();
       const org = decodeURIComponent(found.groups?.org ?? "");
       if (found.route.auth === "app") this.authenticateApp(headers.authorization);

@@ -1,0 +1,236 @@
+import { readFileSync } from "node:fs";
+import { afterEach, describe, expect, it } from "vitest";
+import { startGitHubStandIn, type GitHubStandIn, type PatRequest } from "../demo/github-stand-in.js";
+import { sampleRequest, webhookPayload } from "../demo/samples.js";
+import { sign } from "../demo/webhook-sender.js";
+import type { DecisionRecord } from "../src/audit/decision-record.js";
+import { TEST_PRIVATE_KEY } from "./support/keys.js";
+import { policyState, startTestService, TEST_SECRET, type TestService } from "./support/service.js";
+
+// Sweeps of the pending list against the GitHub stand-in: exact call counts for a backlog, bulk grouping, no
+// request reviewed twice (sweep after sweep, sweep racing a webhook), rate limits honoured.
+
+const ORG = "octo-org";
+const POLICY = policyState(readFileSync("policies/default.yml", "utf8"), "policies/default.yml");
+
+let github: GitHubStandIn;
+let service: TestService;
+
+afterEach(async () => {
+  await service?.sweeper.stop();
+  await service?.server.close();
+  await github?.close();
+});
+
+async function start(env: Record<string, string> = {}) {
+  github = await startGitHubStandIn({ appPublicKey: TEST_PRIVATE_KEY });
+  github.addInstallation(ORG, 1001);
+  service = await startTestService({ policy: POLICY, env: { GHE_HOST: github.host, GHE_PROTOCOL: "http", ...env } });
+}
+
+/** n requests of one kind, ids from `first`. */
+function backlog(kind: "approve" | "never-expires" | "review" | "too-long", first: number, n: number): PatRequest[] {
+  return Array.from({ length: n }, (_, i) => {
+    const id = first + i;
+    switch (kind) {
+      case "approve":
+        return sampleRequest({ id, login: `user${id}`, tokenName: "reader", repository: { contents: "read" }, repositories: "none", lifetimeDays: 30 });
+      case "never-expires":
+        return sampleRequest({ id, login: `user${id}`, tokenName: "forever", repositories: "none", lifetimeDays: null });
+      case "review":
+        return sampleRequest({ id, login: `user${id}`, tokenName: "admin", organization: { organization_administration: "write" }, repositories: "none", lifetimeDays: 7 });
+      case "too-long":
+        return sampleRequest({ id, login: `user${id}`, tokenName: "writer", repository: { contents: "write" }, repositories: "all", lifetimeDays: 60 });
+    }
+  });
+}
+
+const decisions = () => service.audit.records.filter((r): r is DecisionRecord => r.event === "decision");
+const reviewCounts = () => {
+  const counts = new Map<number, number>();
+  for (const review of github.reviews) counts.set(review.requestId, (counts.get(review.requestId) ?? 0) + 1);
+  return counts;
+};
+
+describe("a sweep of a large backlog", () => {
+  it("reviews every request once with the bounded number of calls", async () => {
+    await start();
+    // N = 1234 pending: 650 approve (one group), 420 never-expiring (one deny reason), 150 left for an owner,
+    // 14 too broad (another deny reason).
+    const requests = [
+      ...backlog("approve", 1, 650),
+      ...backlog("never-expires", 10_001, 420),
+      ...backlog("review", 20_001, 150),
+      ...backlog("too-long", 30_001, 14),
+    ];
+    for (const request of requests) github.addRequest(ORG, request);
+
+    const [summary] = await service.sweeper.run("test");
+
+    expect(summary).toMatchObject({ org: ORG, pending: 1234, approved: 650, denied: 434, left_pending: 150, errors: 0, review_failed: 0, unconfirmed: 0 });
+    // ⌈1234/100⌉ = 13 list calls; reviews: ⌈650/100⌉ + ⌈420/100⌉ + ⌈14/100⌉ = 7 + 5 + 1 = 13; confirm: ⌈150/100⌉ = 2.
+    expect(summary!.calls).toEqual({ list: 13, repositories: 0, review: 13, confirm: 2 });
+    expect(github.count("GET", "/orgs/octo-org/personal-access-token-requests")).toBe(15);
+    expect(github.count("POST", "/orgs/octo-org/personal-access-token-requests")).toBe(13);
+    expect([...reviewCounts().values()].every((n) => n === 1)).toBe(true);
+    expect(reviewCounts().size).toBe(1084);
+    expect(github.pending(ORG)).toHaveLength(150);
+    expect(github.reviews.every((r) => r.via === "bulk")).toBe(true);
+
+    // One audit record per request, naming the sweep and the batch.
+    expect(decisions()).toHaveLength(1234);
+    const denied = decisions().find((r) => r.request_id === 10_001)!;
+    expect(denied).toMatchObject({ trigger: "sweep", outcome: "deny", rule: "tokens-must-expire", review_status: "reviewed", delivery_id: null });
+    expect(denied.sweep_id).toBe(summary!.sweep_id);
+    // 420 requests with the same action and reason went out as 100 + 100 + 100 + 100 + 20.
+    const batches = new Map<string, number>();
+    for (const record of decisions().filter((r) => r.rule === "tokens-must-expire")) {
+      batches.set(record.review_batch!, (batches.get(record.review_batch!) ?? 0) + 1);
+    }
+    expect([...batches.values()].sort((a, b) => b - a)).toEqual([100, 100, 100, 100, 20]);
+    expect(denied.review_batch).toMatch(/^[\w-]+\/\d+ \((100|20) requests\)$/);
+    expect(decisions().find((r) => r.request_id === 20_001)).toMatchObject({ outcome: "review", review_status: "skipped" });
+  });
+
+  it("a second sweep finds nothing new to review", async () => {
+    await start();
+    for (const request of [...backlog("approve", 1, 120), ...backlog("review", 500, 3)]) github.addRequest(ORG, request);
+    await service.sweeper.run("first");
+    const posts = github.count("POST", /personal-access-token-requests/);
+    const [again] = await service.sweeper.run("second");
+    expect(again).toMatchObject({ pending: 3, approved: 0, denied: 0, left_pending: 3 });
+    expect(github.count("POST", /personal-access-token-requests/)).toBe(posts);
+    expect(reviewCounts().size).toBe(120);
+  });
+
+  it("two sweeps asked for at once run as one", async () => {
+    await start();
+    for (const request of backlog("approve", 1, 5)) github.addRequest(ORG, request);
+    const [a, b] = await Promise.all([service.sweeper.run("a"), service.sweeper.run("b")]);
+    expect(a).toBe(b);
+    expect(github.reviews).toHaveLength(5);
+  });
+
+  it("uses the single endpoint for a group of one, which reports per request", async () => {
+    await start();
+    for (const request of backlog("approve", 1, 1)) github.addRequest(ORG, request);
+    const [summary] = await service.sweeper.run("test");
+    expect(github.reviews).toMatchObject([{ requestId: 1, action: "approve", via: "single" }]);
+    expect(summary!.calls).toEqual({ list: 1, repositories: 0, review: 1, confirm: 0 });
+    expect(decisions()[0]).toMatchObject({ review_status: "reviewed", review_http_status: 204 });
+  });
+
+  it("lists the repositories of subset requests when the policy reads them", async () => {
+    await start();
+    github.addRequest(ORG, sampleRequest({ id: 7, login: "a", tokenName: "t", repository: { contents: "read" }, repositories: ["api", "docs"], lifetimeDays: 10 }));
+    const [summary] = await service.sweeper.run("test");
+    expect(summary!.calls.repositories).toBe(1);
+    expect(decisions()[0]).toMatchObject({ outcome: "approve", repositories: ["api", "docs"], repository_count: 2 });
+  });
+});
+
+describe("no request is reviewed twice", () => {
+  function deliverCreated(request: PatRequest, id: string) {
+    const body = JSON.stringify(webhookPayload("created", request));
+    return service.server.inject({
+      method: "POST",
+      url: "/api/github/webhooks",
+      payload: body,
+      headers: { "content-type": "application/json", "x-github-event": "personal_access_token_request", "x-github-delivery": id, "x-hub-signature-256": sign(TEST_SECRET, body) },
+    });
+  }
+
+  it("when a webhook reviews a request while a sweep is reviewing the same one", async () => {
+    await start();
+    const [request] = backlog("approve", 42, 1);
+    github.addRequest(ORG, request!);
+    // The sweep's review call is slow: the webhook arrives while the sweep holds the request.
+    github.inject({ method: "POST", path: "/orgs/octo-org/personal-access-token-requests/42" }, [{ delayMs: 300 }]);
+    const sweep = service.sweeper.run("test");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const response = await deliverCreated(request!, "during-sweep");
+    await sweep;
+    expect(response.statusCode).toBe(200);
+    expect(github.reviews).toHaveLength(1);
+    const statuses = decisions().map((r) => [r.trigger, r.review_status]);
+    expect(statuses).toContainEqual(["webhook", "already_handled"]);
+    expect(statuses).toContainEqual(["sweep", "reviewed"]);
+  });
+
+  it("when a sweep's list still shows a request a webhook has just reviewed", async () => {
+    await start();
+    const [request] = backlog("approve", 43, 1);
+    github.addRequest(ORG, request!);
+    // The sweep's list is slow: it is read before the webhook's review and answered after it.
+    github.inject({ method: "GET", path: "/orgs/octo-org/personal-access-token-requests" }, [{ delayMs: 300 }]);
+    const sweep = service.sweeper.run("test");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await deliverCreated(request!, "before-list");
+    const [summary] = await sweep;
+    expect(github.reviews).toHaveLength(1);
+    // Whichever way the race went, one review, and the other path knew.
+    expect(summary!.already_handled + summary!.pending).toBeGreaterThanOrEqual(0);
+    expect(decisions().filter((r) => r.review_status === "reviewed")).toHaveLength(1);
+  });
+});
+
+describe("GitHub failing during a sweep", () => {
+  it("honours retry-after on 429 and a secondary-limit 403, then completes", async () => {
+    await start();
+    for (const request of backlog("approve", 1, 150)) github.addRequest(ORG, request);
+    github.inject({ method: "POST", path: "/orgs/octo-org/personal-access-token-requests" }, [
+      { status: 429, headers: { "retry-after": "1" } },
+      { status: 403, headers: { "retry-after": "1" }, body: { message: "You have exceeded a secondary rate limit" } },
+    ]);
+    const started = Date.now();
+    const [summary] = await service.sweeper.run("test");
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1900);
+    expect(summary).toMatchObject({ approved: 150, review_failed: 0 });
+    expect(summary!.calls.review).toBe(4);
+    expect(reviewCounts().size).toBe(150);
+  });
+
+  it("leaves requests pending, and says so, when reviews keep failing", async () => {
+    await start();
+    for (const request of backlog("approve", 1, 3)) github.addRequest(ORG, request);
+    github.inject({ method: "POST", path: "/orgs/octo-org/personal-access-token-requests" }, [{ status: 403, body: { message: "Resource not accessible by integration" } }]);
+    const [summary] = await service.sweeper.run("test");
+    expect(summary).toMatchObject({ approved: 0, review_failed: 3 });
+    expect(github.pending(ORG)).toHaveLength(3);
+    // Released: the next sweep takes them again.
+    const [next] = await service.sweeper.run("again");
+    expect(next).toMatchObject({ approved: 3, review_failed: 0 });
+  });
+
+  it("records nothing as reviewed when the list cannot be read", async () => {
+    await start();
+    github.inject({ method: "GET", path: "/orgs/octo-org/personal-access-token-requests" }, [{ status: 404, body: { message: "Not Found" } }]);
+    const [summary] = await service.sweeper.run("test");
+    expect(summary!.error).toMatch(/cannot list pending requests/);
+    expect(decisions()).toHaveLength(0);
+  });
+});
+
+describe("modes and policy state", () => {
+  it("in dry-run judges and audits the backlog and reviews nothing", async () => {
+    await start({ DRY_RUN: "true" });
+    for (const request of backlog("approve", 1, 3)) github.addRequest(ORG, request);
+    const [summary] = await service.sweeper.run("test");
+    expect(summary).toMatchObject({ mode: "dry-run", approved: 3 });
+    expect(github.count("POST", /personal-access-token-requests/)).toBe(0);
+    expect(decisions().every((r) => r.review_status === "skipped")).toBe(true);
+  });
+
+  it("with no valid policy reviews nothing and reports why", async () => {
+    github = await startGitHubStandIn({ appPublicKey: TEST_PRIVATE_KEY });
+    github.addInstallation(ORG, 1001);
+    service = await startTestService({
+      policy: { ok: false, source: "p.yml", errors: ["p.yml:2:3 bad"] },
+      env: { GHE_HOST: github.host, GHE_PROTOCOL: "http" },
+    });
+    for (const request of backlog("approve", 1, 3)) github.addRequest(ORG, request);
+    const [summary] = await service.sweeper.run("test");
+    expect(summary!.error).toContain("p.yml:2:3 bad");
+    expect(github.count("POST", /personal-access-token-requests/)).toBe(0);
+  });
+});
