@@ -61,7 +61,11 @@ export async function createService(
     requests: new RequestLedger(),
   };
   await probot.load(
-    patWardenApp({ ...shared, reviewDeadlineMs: config.reviewDeadlineMs, attemptTimeoutMs: config.attemptTimeoutMs }),
+    patWardenApp({
+      ...shared,
+      reviewDeadlineMs: config.reviewDeadlineMs,
+      attemptTimeoutMs: config.attemptTimeoutMs,
+    }),
     { cwd: process.cwd(), addHandler: () => undefined },
   );
   const sweeper = new Sweeper({ ...shared, probot, logger: deps.logger, intervalMs: config.sweepIntervalMs });

@@ -97,7 +97,13 @@ async function callReview(
   now: () => number,
 ): Promise<ReviewOutcome> {
   if (event.installationId === null) {
-    return { status: "failed", httpStatus: null, attempts: 0, durationMs: 0, error: "the payload names no installation" };
+    return {
+      status: "failed",
+      httpStatus: null,
+      attempts: 0,
+      durationMs: 0,
+      error: "the payload names no installation",
+    };
   }
   if (!options.requests.claim(event.org, request.id)) {
     return { status: "already_handled", httpStatus: null, attempts: 0, durationMs: 0, error: null };
@@ -126,7 +132,12 @@ async function callReview(
 }
 
 function observe(metrics: Metrics, record: DecisionRecord, review: ReviewOutcome | null): void {
-  metrics.decisions.inc({ outcome: record.outcome, rule: record.rule ?? "", mode: record.mode, trigger: "webhook" });
+  metrics.decisions.inc({
+    outcome: record.outcome,
+    rule: record.rule ?? "",
+    mode: record.mode,
+    trigger: "webhook",
+  });
   if (review && review.status !== "already_handled") {
     metrics.reviewCalls.inc({ result: review.status, via: "single" });
     metrics.reviewDuration.observe({ result: review.status }, review.durationMs / 1000);

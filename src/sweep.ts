@@ -4,7 +4,11 @@ import type { AuditLog } from "./audit/audit-log.js";
 import { decisionRecord, type DecisionRecord, type Mode, type RecordInput } from "./audit/decision-record.js";
 import { MAX_BULK_IDS } from "./github/limits.js";
 import type { Pacer } from "./github/pacer.js";
-import { listPendingRequests, listRequestRepositories, type PendingRequestItem } from "./github/pending-requests.js";
+import {
+  listPendingRequests,
+  listRequestRepositories,
+  type PendingRequestItem,
+} from "./github/pending-requests.js";
 import type { RetryOptions } from "./github/retry.js";
 import { reviewInBulk } from "./github/review-in-bulk.js";
 import { reviewRequest, type ReviewAction } from "./github/review-request.js";
@@ -77,11 +81,19 @@ interface Judged {
  * ⌈N'/100⌉ confirm calls (N' still pending after the reviews), plus one repository listing per `subset` request
  * when the policy reads repository names or counts. One audit record per request.
  */
-export async function sweepOrg(options: SweepOptions, target: SweepTarget, sweepId: string): Promise<SweepSummary> {
+export async function sweepOrg(
+  options: SweepOptions,
+  target: SweepTarget,
+  sweepId: string,
+): Promise<SweepSummary> {
   const now = options.now ?? Date.now;
   const started = now();
   const summary = emptySummary(sweepId, target, options.mode);
-  const retry = (): RetryOptions => ({ deadline: now() + (options.callBudgetMs ?? 120_000), attemptTimeoutMs: 15_000, now });
+  const retry = (): RetryOptions => ({
+    deadline: now() + (options.callBudgetMs ?? 120_000),
+    attemptTimeoutMs: 15_000,
+    now,
+  });
   const state = await options.policies.forOrg(target.org);
   if (!state.ok) {
     options.metrics.sweeps.inc({ result: "policy_invalid" });
@@ -120,7 +132,12 @@ export async function sweepOrg(options: SweepOptions, target: SweepTarget, sweep
     });
     options.audit.write(record);
     count(summary, record);
-    options.metrics.decisions.inc({ outcome: record.outcome, rule: record.rule ?? "", mode: record.mode, trigger: "sweep" });
+    options.metrics.decisions.inc({
+      outcome: record.outcome,
+      rule: record.rule ?? "",
+      mode: record.mode,
+      trigger: "sweep",
+    });
   }
   options.metrics.sweeps.inc({ result: "ok" });
   options.metrics.sweepLastSuccess.set({ org: target.org }, now() / 1000);
@@ -143,14 +160,24 @@ async function judge(
       summary.calls.repositories += listed.calls;
     } catch (error) {
       // Unknown repositories fail every names/count check: such a request cannot be approved this time.
-      options.logger.warn({ org: target.org, request_id: item.id, err: error }, "cannot list the request's repositories");
+      options.logger.warn(
+        { org: target.org, request_id: item.id, err: error },
+        "cannot list the request's repositories",
+      );
     }
   }
   try {
     const request = tokenRequestFromListItem(item, repositories);
     return { item, request, decision: evaluate(policy, request), error: null, review: null, batch: null };
   } catch (error) {
-    return { item, request: null, decision: null, error: `cannot judge: ${(error as Error).message}`, review: null, batch: null };
+    return {
+      item,
+      request: null,
+      decision: null,
+      error: `cannot judge: ${(error as Error).message}`,
+      review: null,
+      batch: null,
+    };
   }
 }
 
@@ -186,7 +213,12 @@ async function review(
       const batch = `${summary.sweep_id}/${++batchNumber}`;
       if (options.signal?.aborted) {
         for (const entry of chunk) {
-          entry.review = { status: "failed", httpStatus: null, attempts: 0, error: "shutting down; stays pending" };
+          entry.review = {
+            status: "failed",
+            httpStatus: null,
+            attempts: 0,
+            error: "shutting down; stays pending",
+          };
           options.requests.settle(target.org, entry.item.id, false);
         }
         continue;
@@ -206,14 +238,24 @@ async function review(
       }
       const outcome = await reviewInBulk(
         target.octokit,
-        { org: target.org, requestIds: chunk.map((e) => e.item.id), action: group.action, reason: group.reason },
+        {
+          org: target.org,
+          requestIds: chunk.map((e) => e.item.id),
+          action: group.action,
+          reason: group.reason,
+        },
         { pacer: options.pacer, lane, retry: retry() },
       );
       summary.calls.review += outcome.attempts;
       options.metrics.reviewCalls.inc({ result: outcome.status, via: "bulk" });
       for (const entry of chunk) {
         entry.batch = `${batch} (${chunk.length} requests)`;
-        entry.review = { status: outcome.status, httpStatus: outcome.httpStatus, attempts: outcome.attempts, error: outcome.error };
+        entry.review = {
+          status: outcome.status,
+          httpStatus: outcome.httpStatus,
+          attempts: outcome.attempts,
+          error: outcome.error,
+        };
         if (outcome.status === "submitted") submitted.push(entry);
         else options.requests.settle(target.org, entry.item.id, false);
       }
@@ -281,11 +323,17 @@ function emptySummary(sweepId: string, target: SweepTarget, mode: Mode): SweepSu
   };
 }
 
-function finish(options: SweepOptions, summary: SweepSummary, started: number, error: string | null): SweepSummary {
+function finish(
+  options: SweepOptions,
+  summary: SweepSummary,
+  started: number,
+  error: string | null,
+): SweepSummary {
   summary.error = error;
   summary.duration_ms = (options.now ?? Date.now)() - started;
   for (const [kind, calls] of Object.entries(summary.calls)) options.metrics.githubCalls.inc({ kind }, calls);
-  const log = error === null ? options.logger.info.bind(options.logger) : options.logger.error.bind(options.logger);
+  const log =
+    error === null ? options.logger.info.bind(options.logger) : options.logger.error.bind(options.logger);
   log({ event: "sweep", ...summary }, error === null ? "sweep done" : "sweep failed");
   return summary;
 }

@@ -66,9 +66,14 @@ export class Sweeper {
         deadline: Date.now() + 60_000,
         attemptTimeoutMs: 15_000,
       });
-      const targets = only ? installations.filter((i) => i.org.toLowerCase() === only.toLowerCase()) : installations;
+      const targets = only
+        ? installations.filter((i) => i.org.toLowerCase() === only.toLowerCase())
+        : installations;
       if (only && targets.length === 0) throw new Error(`the App is not installed on ${only}`);
-      logger.info({ event: "sweep_started", sweep_id: sweepId, reason, orgs: targets.map((t) => t.org) }, "sweep started");
+      logger.info(
+        { event: "sweep_started", sweep_id: sweepId, reason, orgs: targets.map((t) => t.org) },
+        "sweep started",
+      );
       for (const target of targets) {
         if (this.#stopped) break;
         const octokit = await probot.auth(target.installationId);

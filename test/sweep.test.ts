@@ -25,22 +25,56 @@ afterEach(async () => {
 async function start(env: Record<string, string> = {}) {
   github = await startGitHubStandIn({ appPublicKey: TEST_PRIVATE_KEY });
   github.addInstallation(ORG, 1001);
-  service = await startTestService({ policy: POLICY, env: { GHE_HOST: github.host, GHE_PROTOCOL: "http", ...env } });
+  service = await startTestService({
+    policy: POLICY,
+    env: { GHE_HOST: github.host, GHE_PROTOCOL: "http", ...env },
+  });
 }
 
 /** n requests of one kind, ids from `first`. */
-function backlog(kind: "approve" | "never-expires" | "review" | "too-long", first: number, n: number): PatRequest[] {
+function backlog(
+  kind: "approve" | "never-expires" | "review" | "too-long",
+  first: number,
+  n: number,
+): PatRequest[] {
   return Array.from({ length: n }, (_, i) => {
     const id = first + i;
     switch (kind) {
       case "approve":
-        return sampleRequest({ id, login: `user${id}`, tokenName: "reader", repository: { contents: "read" }, repositories: "none", lifetimeDays: 30 });
+        return sampleRequest({
+          id,
+          login: `user${id}`,
+          tokenName: "reader",
+          repository: { contents: "read" },
+          repositories: "none",
+          lifetimeDays: 30,
+        });
       case "never-expires":
-        return sampleRequest({ id, login: `user${id}`, tokenName: "forever", repositories: "none", lifetimeDays: null });
+        return sampleRequest({
+          id,
+          login: `user${id}`,
+          tokenName: "forever",
+          repositories: "none",
+          lifetimeDays: null,
+        });
       case "review":
-        return sampleRequest({ id, login: `user${id}`, tokenName: "admin", organization: { organization_administration: "write" }, repositories: "none", lifetimeDays: 7 });
+        return sampleRequest({
+          id,
+          login: `user${id}`,
+          tokenName: "admin",
+          organization: { organization_administration: "write" },
+          repositories: "none",
+          lifetimeDays: 7,
+        });
       case "too-long":
-        return sampleRequest({ id, login: `user${id}`, tokenName: "writer", repository: { contents: "write" }, repositories: "all", lifetimeDays: 60 });
+        return sampleRequest({
+          id,
+          login: `user${id}`,
+          tokenName: "writer",
+          repository: { contents: "write" },
+          repositories: "all",
+          lifetimeDays: 60,
+        });
     }
   });
 }
@@ -67,7 +101,16 @@ describe("a sweep of a large backlog", () => {
 
     const [summary] = await service.sweeper.run("test");
 
-    expect(summary).toMatchObject({ org: ORG, pending: 1234, approved: 650, denied: 434, left_pending: 150, errors: 0, review_failed: 0, unconfirmed: 0 });
+    expect(summary).toMatchObject({
+      org: ORG,
+      pending: 1234,
+      approved: 650,
+      denied: 434,
+      left_pending: 150,
+      errors: 0,
+      review_failed: 0,
+      unconfirmed: 0,
+    });
     // ⌈1234/100⌉ = 13 list calls; reviews: ⌈650/100⌉ + ⌈420/100⌉ + ⌈14/100⌉ = 7 + 5 + 1 = 13; confirm: ⌈150/100⌉ = 2.
     expect(summary!.calls).toEqual({ list: 13, repositories: 0, review: 13, confirm: 2 });
     expect(github.count("GET", "/orgs/octo-org/personal-access-token-requests")).toBe(15);
@@ -80,7 +123,13 @@ describe("a sweep of a large backlog", () => {
     // One audit record per request, naming the sweep and the batch.
     expect(decisions()).toHaveLength(1234);
     const denied = decisions().find((r) => r.request_id === 10_001)!;
-    expect(denied).toMatchObject({ trigger: "sweep", outcome: "deny", rule: "tokens-must-expire", review_status: "reviewed", delivery_id: null });
+    expect(denied).toMatchObject({
+      trigger: "sweep",
+      outcome: "deny",
+      rule: "tokens-must-expire",
+      review_status: "reviewed",
+      delivery_id: null,
+    });
     expect(denied.sweep_id).toBe(summary!.sweep_id);
     // 420 requests with the same action and reason went out as 100 + 100 + 100 + 100 + 20.
     const batches = new Map<string, number>();
@@ -89,12 +138,16 @@ describe("a sweep of a large backlog", () => {
     }
     expect([...batches.values()].sort((a, b) => b - a)).toEqual([100, 100, 100, 100, 20]);
     expect(denied.review_batch).toMatch(/^[\w-]+\/\d+ \((100|20) requests\)$/);
-    expect(decisions().find((r) => r.request_id === 20_001)).toMatchObject({ outcome: "review", review_status: "skipped" });
+    expect(decisions().find((r) => r.request_id === 20_001)).toMatchObject({
+      outcome: "review",
+      review_status: "skipped",
+    });
   });
 
   it("a second sweep finds nothing new to review", async () => {
     await start();
-    for (const request of [...backlog("approve", 1, 120), ...backlog("review", 500, 3)]) github.addRequest(ORG, request);
+    for (const request of [...backlog("approve", 1, 120), ...backlog("review", 500, 3)])
+      github.addRequest(ORG, request);
     await service.sweeper.run("first");
     const posts = github.count("POST", /personal-access-token-requests/);
     const [again] = await service.sweeper.run("second");
@@ -122,10 +175,24 @@ describe("a sweep of a large backlog", () => {
 
   it("lists the repositories of subset requests when the policy reads them", async () => {
     await start();
-    github.addRequest(ORG, sampleRequest({ id: 7, login: "a", tokenName: "t", repository: { contents: "read" }, repositories: ["api", "docs"], lifetimeDays: 10 }));
+    github.addRequest(
+      ORG,
+      sampleRequest({
+        id: 7,
+        login: "a",
+        tokenName: "t",
+        repository: { contents: "read" },
+        repositories: ["api", "docs"],
+        lifetimeDays: 10,
+      }),
+    );
     const [summary] = await service.sweeper.run("test");
     expect(summary!.calls.repositories).toBe(1);
-    expect(decisions()[0]).toMatchObject({ outcome: "approve", repositories: ["api", "docs"], repository_count: 2 });
+    expect(decisions()[0]).toMatchObject({
+      outcome: "approve",
+      repositories: ["api", "docs"],
+      repository_count: 2,
+    });
   });
 });
 
@@ -136,7 +203,12 @@ describe("no request is reviewed twice", () => {
       method: "POST",
       url: "/api/github/webhooks",
       payload: body,
-      headers: { "content-type": "application/json", "x-github-event": "personal_access_token_request", "x-github-delivery": id, "x-hub-signature-256": sign(TEST_SECRET, body) },
+      headers: {
+        "content-type": "application/json",
+        "x-github-event": "personal_access_token_request",
+        "x-github-delivery": id,
+        "x-hub-signature-256": sign(TEST_SECRET, body),
+      },
     });
   }
 
@@ -145,7 +217,9 @@ describe("no request is reviewed twice", () => {
     const [request] = backlog("approve", 42, 1);
     github.addRequest(ORG, request!);
     // The sweep's review call is slow: the webhook arrives while the sweep holds the request.
-    github.inject({ method: "POST", path: "/orgs/octo-org/personal-access-token-requests/42" }, [{ delayMs: 300 }]);
+    github.inject({ method: "POST", path: "/orgs/octo-org/personal-access-token-requests/42" }, [
+      { delayMs: 300 },
+    ]);
     const sweep = service.sweeper.run("test");
     await new Promise((resolve) => setTimeout(resolve, 100));
     const response = await deliverCreated(request!, "during-sweep");
@@ -162,7 +236,9 @@ describe("no request is reviewed twice", () => {
     const [request] = backlog("approve", 43, 1);
     github.addRequest(ORG, request!);
     // The sweep's list is slow: it is read before the webhook's review and answered after it.
-    github.inject({ method: "GET", path: "/orgs/octo-org/personal-access-token-requests" }, [{ delayMs: 300 }]);
+    github.inject({ method: "GET", path: "/orgs/octo-org/personal-access-token-requests" }, [
+      { delayMs: 300 },
+    ]);
     const sweep = service.sweeper.run("test");
     await new Promise((resolve) => setTimeout(resolve, 50));
     await deliverCreated(request!, "before-list");
@@ -180,7 +256,11 @@ describe("GitHub failing during a sweep", () => {
     for (const request of backlog("approve", 1, 150)) github.addRequest(ORG, request);
     github.inject({ method: "POST", path: "/orgs/octo-org/personal-access-token-requests" }, [
       { status: 429, headers: { "retry-after": "1" } },
-      { status: 403, headers: { "retry-after": "1" }, body: { message: "You have exceeded a secondary rate limit" } },
+      {
+        status: 403,
+        headers: { "retry-after": "1" },
+        body: { message: "You have exceeded a secondary rate limit" },
+      },
     ]);
     const started = Date.now();
     const [summary] = await service.sweeper.run("test");
@@ -193,7 +273,9 @@ describe("GitHub failing during a sweep", () => {
   it("leaves requests pending, and says so, when reviews keep failing", async () => {
     await start();
     for (const request of backlog("approve", 1, 3)) github.addRequest(ORG, request);
-    github.inject({ method: "POST", path: "/orgs/octo-org/personal-access-token-requests" }, [{ status: 403, body: { message: "Resource not accessible by integration" } }]);
+    github.inject({ method: "POST", path: "/orgs/octo-org/personal-access-token-requests" }, [
+      { status: 403, body: { message: "Resource not accessible by integration" } },
+    ]);
     const [summary] = await service.sweeper.run("test");
     expect(summary).toMatchObject({ approved: 0, review_failed: 3 });
     expect(github.pending(ORG)).toHaveLength(3);
@@ -204,7 +286,9 @@ describe("GitHub failing during a sweep", () => {
 
   it("records nothing as reviewed when the list cannot be read", async () => {
     await start();
-    github.inject({ method: "GET", path: "/orgs/octo-org/personal-access-token-requests" }, [{ status: 404, body: { message: "Not Found" } }]);
+    github.inject({ method: "GET", path: "/orgs/octo-org/personal-access-token-requests" }, [
+      { status: 404, body: { message: "Not Found" } },
+    ]);
     const [summary] = await service.sweeper.run("test");
     expect(summary!.error).toMatch(/cannot list pending requests/);
     expect(decisions()).toHaveLength(0);

@@ -62,8 +62,7 @@ export interface DecisionRecord {
 }
 
 export type Trigger =
-  | { kind: "webhook"; deliveryId: string }
-  | { kind: "sweep"; sweepId: string; batch: string | null };
+  { kind: "webhook"; deliveryId: string } | { kind: "sweep"; sweepId: string; batch: string | null };
 
 export interface RecordInput {
   trigger: Trigger;
@@ -75,7 +74,9 @@ export interface RecordInput {
   /** Set when no decision could be made (bad payload, no policy): the outcome is `error`. */
   error: { kind: ErrorKind; message: string } | null;
   mode: Mode;
-  review: Pick<ReviewOutcome, "httpStatus" | "attempts" | "error"> & { status: DecisionRecord["review_status"] } | null;
+  review:
+    | (Pick<ReviewOutcome, "httpStatus" | "attempts" | "error"> & { status: DecisionRecord["review_status"] })
+    | null;
   durationMs: number;
 }
 

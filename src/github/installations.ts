@@ -13,12 +13,11 @@ export async function listOrgInstallations(
   appOctokit: InstanceType<typeof ProbotOctokit>,
   retry: RetryOptions,
 ): Promise<OrgInstallation[]> {
-  const { items } = await paginate<{ id: number; account: { login: string; type?: string } | null; target_type?: string }>(
-    appOctokit,
-    "GET /app/installations",
-    {},
-    retry,
-  );
+  const { items } = await paginate<{
+    id: number;
+    account: { login: string; type?: string } | null;
+    target_type?: string;
+  }>(appOctokit, "GET /app/installations", {}, retry);
   return items
     .filter((item) => item.account && (item.target_type ?? item.account.type) === "Organization")
     .map((item) => ({ org: item.account!.login, installationId: item.id }));

@@ -13,10 +13,14 @@ export interface CallPolicy {
  * A mutating GitHub call, paced on its installation's lane and retried while its deadline allows. When GitHub
  * asks to wait (retry-after, rate-limit reset), the whole lane waits, not just this call.
  */
-export function pacedCall<T>(policy: CallPolicy, call: (signal: AbortSignal) => Promise<T>): Promise<RetryResult<T>> {
+export function pacedCall<T>(
+  policy: CallPolicy,
+  call: (signal: AbortSignal) => Promise<T>,
+): Promise<RetryResult<T>> {
   const now = policy.retry.now ?? Date.now;
   return withRetry(
-    (timeoutMs) => policy.pacer.schedule(policy.lane, () => call(AbortSignal.timeout(timeoutMs)), policy.retry.deadline),
+    (timeoutMs) =>
+      policy.pacer.schedule(policy.lane, () => call(AbortSignal.timeout(timeoutMs)), policy.retry.deadline),
     {
       ...policy.retry,
       onFailure: (failure) => {

@@ -10,7 +10,11 @@ export interface PendingRequestItem {
   reason: string | null;
   owner: { login: string };
   repository_selection: "none" | "all" | "subset";
-  permissions: { organization?: Record<string, string>; repository?: Record<string, string>; other?: Record<string, string> };
+  permissions: {
+    organization?: Record<string, string>;
+    repository?: Record<string, string>;
+    other?: Record<string, string>;
+  };
   created_at: string;
   token_id: number;
   token_name: string;
@@ -20,11 +24,21 @@ export interface PendingRequestItem {
 
 /** `GET /orgs/{org}/personal-access-token-requests`, every page. The list holds pending requests only. */
 export function listPendingRequests(octokit: Octokit, org: string, retry: RetryOptions) {
-  return paginate<PendingRequestItem>(octokit, "GET /orgs/{org}/personal-access-token-requests", { org }, retry);
+  return paginate<PendingRequestItem>(
+    octokit,
+    "GET /orgs/{org}/personal-access-token-requests",
+    { org },
+    retry,
+  );
 }
 
 /** `GET /orgs/{org}/personal-access-token-requests/{pat_request_id}/repositories`, every page: the names. */
-export async function listRequestRepositories(octokit: Octokit, org: string, requestId: number, retry: RetryOptions) {
+export async function listRequestRepositories(
+  octokit: Octokit,
+  org: string,
+  requestId: number,
+  retry: RetryOptions,
+) {
   const { items, calls } = await paginate<{ name: string }>(
     octokit,
     "GET /orgs/{org}/personal-access-token-requests/{pat_request_id}/repositories",

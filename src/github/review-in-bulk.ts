@@ -35,5 +35,10 @@ export async function reviewInBulk(
   });
   return result.ok
     ? { status: "submitted", httpStatus: result.value, attempts: result.attempts, error: null }
-    : { status: "failed", httpStatus: result.failure.status, attempts: result.attempts, error: result.failure.message };
+    : {
+        status: "failed",
+        httpStatus: result.failure.status,
+        attempts: result.attempts,
+        error: result.failure.message,
+      };
 }

@@ -81,7 +81,10 @@ function merge(a: PermissionSet, b: PermissionSet): PermissionSet {
  * Normalises an item of the pending-requests list. The list gives the total permissions only, so what the
  * request adds is unknown (null), and `subset` repositories come from a separate call (`repositories`).
  */
-export function tokenRequestFromListItem(item: PendingRequestItem, repositories: readonly string[] | null): TokenRequest {
+export function tokenRequestFromListItem(
+  item: PendingRequestItem,
+  repositories: readonly string[] | null,
+): TokenRequest {
   return {
     id: item.id,
     requester: item.owner.login,

@@ -16,14 +16,14 @@ export interface Condition {
   test(request: TokenRequest): Check[];
 }
 
-/** Thrown while compiling a condition whose spec passed the schema but cannot be used (a bad pattern). */
+/** Thrown while compiling a condition whose spec passed the schema but cannot be used (bad patterns, names). */
 export class ConditionSpecError extends Error {
-  constructor(
-    /** Path below the condition, e.g. ["names", 2]. */
-    readonly path: (string | number)[],
-    message: string,
-  ) {
-    super(message);
+  /** Each problem with its path below the condition, e.g. ["names", 2]. */
+  readonly problems: readonly { path: (string | number)[]; message: string }[];
+
+  constructor(problems: { path: (string | number)[]; message: string }[]) {
+    super(problems.map((problem) => problem.message).join("; "));
+    this.problems = problems;
   }
 }
 

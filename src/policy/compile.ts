@@ -99,7 +99,8 @@ export function compileConditions(
       conditions.push((COMPILERS[key] as (s: typeof shaped.data) => Condition)(shaped.data));
     } catch (error) {
       if (!(error instanceof ConditionSpecError)) throw error;
-      errors.push({ path: [key, ...error.path], message: error.message });
+      for (const problem of error.problems)
+        errors.push({ path: [key, ...problem.path], message: problem.message });
     }
   }
   return conditions;
@@ -108,6 +109,8 @@ export function compileConditions(
 /** Whether any rule's conditions read the list of repositories (names or count). */
 export function readsRepositoryList(rules: readonly RuleDocument[]): boolean {
   return rules.some((rule) =>
-    [rule.match, rule.require].some((c) => c?.repositories?.names !== undefined || c?.repositories?.max_count !== undefined),
+    [rule.match, rule.require].some(
+      (c) => c?.repositories?.names !== undefined || c?.repositories?.max_count !== undefined,
+    ),
   );
 }

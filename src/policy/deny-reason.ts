@@ -52,7 +52,12 @@ function fit(head: string, reasons: readonly string[], message: string | undefin
     const text = `${head}${list}${more}.${tail}`;
     if (length(text) <= MAX_REASON_LENGTH) return text;
   }
-  return cut(`${head}and ${reasons.length} problems.${tail}`);
+  // Not even the head, the count and the message fit: the message is what gets cut.
+  return cut(`${head}${reasons.length > 0 ? countOf(reasons.length) : "see the token policy"}.${tail}`);
+}
+
+function countOf(n: number, more = ""): string {
+  return `${n} ${more}problem${n === 1 ? "" : "s"}`;
 }
 
 /** Length in code points, as GitHub's JSON Schema counts it. */

@@ -24,9 +24,21 @@ export function describeIssue(issue: Issue, value: unknown): { key?: string; mes
         ? [{ message: `must be ${JSON.stringify(issue.values[0])}, found ${describeValue(value)}` }]
         : [{ message: `${describeValue(value)} is not one of ${issue.values.map(String).join(", ")}` }];
     case "too_small":
-      return [{ message: bound("at least", issue.origin, issue.minimum, issue.inclusive) }];
+      return [
+        {
+          message: found(
+            bound("at least", issue.origin, issue.minimum, issue.inclusive),
+            issue.origin,
+            value,
+          ),
+        },
+      ];
     case "too_big":
-      return [{ message: bound("at most", issue.origin, issue.maximum, issue.inclusive) }];
+      return [
+        {
+          message: found(bound("at most", issue.origin, issue.maximum, issue.inclusive), issue.origin, value),
+        },
+      ];
     case "invalid_format":
       return [{ message: `${describeValue(value)} ${issue.message}` }];
     default:
@@ -46,9 +58,15 @@ function bound(word: string, origin: string, limit: number | bigint, inclusive =
   }
 }
 
+/** Numbers are short enough to quote; lists and long strings are not. */
+function found(message: string, origin: string, value: unknown): string {
+  return origin === "number" ? `${message}, found ${JSON.stringify(value)}` : message;
+}
+
 function article(type: string): string {
   if (type === "object") return "a mapping";
   if (type === "array") return "a list";
+  if (type === "int") return "a whole number";
   return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
 }
 

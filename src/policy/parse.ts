@@ -1,4 +1,4 @@
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, type Node } from "yaml";
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, visit, type Node } from "yaml";
 import type { z } from "zod";
 import type { Condition } from "./check.js";
 import {
@@ -59,7 +59,11 @@ export function parsePolicy(text: string, origin: PolicyOrigin): ParseResult {
   for (const extra of documents.slice(1)) report(extra.range[0], [], "a policy file holds one YAML document");
   const doc = documents[0]!;
   for (const error of [...doc.errors, ...doc.warnings]) {
-    report(error.pos[0], [], error.message.split("\n")[0]!);
+    const message =
+      error.code === "DUPLICATE_KEY"
+        ? `duplicate key ${JSON.stringify(/^[^:\n]*/.exec(text.slice(error.pos[0]))![0].trim())}`
+        : error.message.split("\n")[0]!;
+    report(error.pos[0], [], message);
   }
   if (errors.length > 0) return { ok: false, errors: sorted(errors) };
   if (doc.contents === null) {
@@ -67,7 +71,14 @@ export function parsePolicy(text: string, origin: PolicyOrigin): ParseResult {
     return { ok: false, errors };
   }
 
-  const data: unknown = doc.toJS({ maxAliasCount: 50 });
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 50 });
+  } catch (error) {
+    // Unresolved or excessive aliases surface only when the document is turned into data.
+    report(aliasOffset(doc.contents as Node), [], `cannot resolve YAML aliases: ${(error as Error).message}`);
+    return { ok: false, errors };
+  }
   const root = doc.contents as Node;
   const offsetOf = (path: Path, key?: string) => locate(root, path, key);
 
@@ -107,7 +118,12 @@ export function parsePolicy(text: string, origin: PolicyOrigin): ParseResult {
       compiled[block] = compileConditions(conditions, blockErrors);
       for (const error of blockErrors) {
         const path = [...rulePath, block, ...error.path];
-        report(offsetOf(path.slice(0, -1), String(path.at(-1))), path, error.message);
+        const last = path.at(-1);
+        report(
+          typeof last === "string" ? offsetOf(path.slice(0, -1), last) : offsetOf(path),
+          path,
+          error.message,
+        );
       }
     }
     const shaped = ruleSchema.safeParse(raw);
@@ -167,6 +183,20 @@ function child(node: Node, part: string | number): Node | undefined {
   }
   if (isSeq(node) && typeof part === "number") return (node.items[part] as Node | undefined) ?? undefined;
   return undefined;
+}
+
+/** Offset of the first alias in the document, where an alias error most likely is. */
+function aliasOffset(root: Node | null): number {
+  let offset = 0;
+  if (root) {
+    visit(root, {
+      Alias(_key, node) {
+        offset = node.range?.[0] ?? 0;
+        return visit.BREAK;
+      },
+    });
+  }
+  return offset;
 }
 
 function sorted(errors: PolicyError[]): PolicyError[] {

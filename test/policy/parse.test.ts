@@ -64,26 +64,23 @@ describe("invalid policies (golden files)", () => {
     ]);
   });
 
-  // Product bug: validateNames (conditions/permissions.ts) throws on the first unknown name, categories in the
-  // order organization, repository, other; every other unknown name of the same block goes unreported (here
-  // organization "member" is reported, repository "content" is not) although parsePolicy promises every error.
-  it.fails("reports every unknown permission name of a permissions block", () => {
+  // Every unknown name of a block is reported, in every category, not just the first one found.
+  it("reports every unknown permission name of a permissions block", () => {
     expect(parseInvalid("unknown-permission").map((e) => e.path)).toEqual([
       "rules[0].require.permissions.repository.content",
       "rules[0].require.permissions.organization.member",
     ]);
   });
 
-  it.fails("reports every unknown permission name of one category", () => {
+  it("reports every unknown permission name of one category", () => {
     expect(parseInvalid("unknown-permissions-same-category").map((e) => e.path)).toEqual([
       "rules[0].require.permissions.repository.content",
       "rules[0].require.permissions.repository.pull_request",
     ]);
   });
 
-  // Product bug: a compile error inside a list (a bad glob at logins[1]) is placed on the list's first item
-  // (line 7, "- dependabot") instead of the bad item (line 8, "- \"bot-[ci\""): locate() only finds map keys.
-  it.fails("places an invalid glob on its own list item", () => {
+  // A compile error inside a list (a bad glob at logins[1]) is placed on the bad item, not the list's first.
+  it("places an invalid glob on its own list item", () => {
     const [error] = parseInvalid("invalid-glob");
     expect(error).toMatchObject({ path: "rules[0].match.requester.logins[1]", line: 8, column: 13 });
   });

@@ -38,6 +38,8 @@ export function testConfig(env: Record<string, string> = {}): Config {
     APP_ID: "12345",
     PRIVATE_KEY: TEST_PRIVATE_KEY,
     WEBHOOK_SECRET: TEST_SECRET,
+    // No pacing between review calls unless a test is about pacing: tests should not sleep.
+    REVIEW_MIN_INTERVAL_MS: "0",
     ...env,
   });
   if (!loaded.ok) throw new Error(loaded.problems.join("\n"));

@@ -1,7 +1,12 @@
 import type { Check, Condition } from "../check.js";
 import { ConditionSpecError } from "../check.js";
 import { levelRank, type Level } from "../levels.js";
-import { ANY_PERMISSION, KNOWN_PERMISSIONS, PERMISSION_CATEGORIES } from "../permission-names.js";
+import {
+  ANY_PERMISSION,
+  KNOWN_PERMISSIONS,
+  PERMISSION_CATEGORIES,
+  type PermissionCategory,
+} from "../permission-names.js";
 import type { PermissionSet, TokenRequest } from "../request.js";
 
 export type PermissionSpec = Partial<Record<(typeof PERMISSION_CATEGORIES)[number], Record<string, Level>>>;
@@ -31,7 +36,7 @@ export function compilePermissionCeiling(spec: PermissionSpec, judged: Judged): 
       const failures: Check[] = [];
       for (const category of PERMISSION_CATEGORIES) {
         for (const [name, level] of Object.entries(set[category])) {
-          const ceiling = spec[category]?.[name] ?? spec[category]?.[ANY_PERMISSION];
+          const ceiling = levelFor(spec, category, name);
           const what = `${JUDGED_LABEL[judged]}${category} permission "${name}"`;
           if (ceiling === undefined) {
             failures.push({ condition: key, ok: false, text: `${what} (${level}) is not allowed` });
@@ -68,7 +73,7 @@ export function compilePermissionsAny(spec: PermissionSpec): Condition {
     test(request) {
       for (const category of PERMISSION_CATEGORIES) {
         for (const [name, level] of Object.entries(request.permissions[category])) {
-          const threshold = spec[category]?.[name] ?? spec[category]?.[ANY_PERMISSION];
+          const threshold = levelFor(spec, category, name);
           if (threshold !== undefined && levelRank(level) >= levelRank(threshold)) {
             return [
               {
@@ -85,24 +90,38 @@ export function compilePermissionsAny(spec: PermissionSpec): Condition {
   };
 }
 
+/**
+ * The level a spec gives a permission: its own entry, else the category's "*". Own properties only: a permission
+ * GitHub names like an Object.prototype member ("constructor") must not find an inherited value.
+ */
+function levelFor(spec: PermissionSpec, category: PermissionCategory, name: string): Level | undefined {
+  const map = spec[category];
+  if (!map) return undefined;
+  if (Object.hasOwn(map, name)) return map[name];
+  return Object.hasOwn(map, ANY_PERMISSION) ? map[ANY_PERMISSION] : undefined;
+}
+
 function judgedSet(request: TokenRequest, judged: Judged): PermissionSet | null {
   return judged === "result" ? request.permissions : request.permissionsAdded;
 }
 
+/** Every unknown permission name is reported, not just the first. */
 function validateNames(spec: PermissionSpec): void {
+  const problems: { path: (string | number)[]; message: string }[] = [];
   for (const category of PERMISSION_CATEGORIES) {
     for (const name of Object.keys(spec[category] ?? {})) {
       if (name !== ANY_PERMISSION && !KNOWN_PERMISSIONS[category].has(name)) {
-        throw new ConditionSpecError(
-          [category, name],
-          `unknown ${category} permission ${JSON.stringify(name)}${suggest(category, name)}`,
-        );
+        problems.push({
+          path: [category, name],
+          message: `unknown ${category} permission ${JSON.stringify(name)}${suggest(category, name)}`,
+        });
       }
     }
   }
+  if (problems.length > 0) throw new ConditionSpecError(problems);
 }
 
-function suggest(category: (typeof PERMISSION_CATEGORIES)[number], name: string): string {
+function suggest(category: PermissionCategory, name: string): string {
   const known = [...KNOWN_PERMISSIONS[category]];
   const close = known.find((k) => k.startsWith(name) || name.startsWith(k) || editDistance(k, name) <= 2);
   return close ? ` (did you mean "${close}"?)` : "";

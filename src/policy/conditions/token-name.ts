@@ -8,12 +8,14 @@ import { ConditionSpecError } from "../check.js";
 export function compileTokenName(pattern: string): Condition {
   let regex: RegExp;
   try {
+    // Compiled alone first: a pattern such as `a)|(?:.*` is invalid by itself and must not escape the anchors.
+    new RegExp(pattern, "u");
     regex = new RegExp(`^(?:${pattern})$`, "u");
   } catch (error) {
-    throw new ConditionSpecError(
-      [],
-      `invalid regular expression ${JSON.stringify(pattern)}: ${(error as Error).message.replace(/^.*: /, "")}`,
-    );
+    const reason = (error as Error).message.replace(/^.*: /, "");
+    throw new ConditionSpecError([
+      { path: [], message: `invalid regular expression ${JSON.stringify(pattern)}: ${reason}` },
+    ]);
   }
   return {
     key: "token_name",
