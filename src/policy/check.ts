@@ -7,6 +7,8 @@ export interface Check {
   readonly ok: boolean;
   /** What was found, and when it failed, what would be accepted. Goes into deny reasons and the audit log. */
   readonly text: string;
+  /** Failed only because GitHub did not give the data (no token name, repositories not listed): not a verdict. */
+  readonly unknown?: boolean;
 }
 
 /** A compiled condition: immutable, patterns already built; `test` is pure and cheap. */

@@ -70,8 +70,11 @@ function evaluateRule(rule: CompiledRule, request: TokenRequest, explain: boolea
   }
   if (!applies) return { rule, matchChecks, requireChecks: [], applies, result: "continue" };
   const requireChecks = rule.require.flatMap((condition) => condition.test(request));
-  const passed = requireChecks.every((check) => check.ok);
-  return { rule, matchChecks, requireChecks, applies, result: passed ? rule.outcome : rule.otherwise };
+  const failed = requireChecks.filter((check) => !check.ok);
+  let result = failed.length === 0 ? rule.outcome : rule.otherwise;
+  // What GitHub did not tell us is no reason to refuse: if every failure is missing data, a human decides.
+  if (result === "deny" && failed.length > 0 && failed.every((check) => check.unknown)) result = "review";
+  return { rule, matchChecks, requireChecks, applies, result };
 }
 
 function decide(policy: CompiledPolicy, trace: RuleTrace[], step: RuleTrace): Decision {

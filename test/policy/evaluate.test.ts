@@ -132,10 +132,11 @@ describe("token_name", () => {
       reasons: ['token name "xci" must match /ci|cd/'],
     },
     {
-      name: "a request without a token name fails",
+      // Missing data is no verdict: the rule's otherwise (deny) becomes review, the request waits for a human.
+      name: "a request without a token name fails, and is left for a human rather than denied",
       require: { token_name: "ci-.*" },
       request: { tokenName: null },
-      outcome: "deny",
+      outcome: "review",
       reasons: ["the token name is unknown; it must match /ci-.*/"],
     },
   ]);
@@ -354,10 +355,10 @@ describe("added_permissions (ceiling on added ∪ upgraded)", () => {
       reasons: ["added permissions within repository: contents (up to read)"],
     },
     {
-      name: "unknown additions (null) fail",
+      name: "unknown additions (null) fail, and leave the request for a human",
       require: { added_permissions: { repository: { contents: "read" } } },
       request: { permissionsAdded: null },
-      outcome: "deny",
+      outcome: "review",
       reasons: ["what this request adds is unknown; accepted: repository: contents (up to read)"],
     },
   ]);
@@ -448,7 +449,7 @@ describe("repositories", () => {
       name: "names: a subset whose list is unknown fails",
       require: { repositories: { names: ["*"] } },
       request: { repositorySelection: "subset", repositories: null, repositoryCount: 2 },
-      outcome: "deny",
+      outcome: "review",
       reasons: ['the selected repositories are unknown; only repositories matching "*" are accepted'],
     },
     {
@@ -480,10 +481,10 @@ describe("repositories", () => {
       reasons: ["3 repositories; at most 2 are accepted"],
     },
     {
-      name: "max_count: an unknown count fails",
+      name: "max_count: an unknown count fails, and leaves the request for a human",
       require: { repositories: { max_count: 2 } },
       request: { repositories: null, repositoryCount: null },
-      outcome: "deny",
+      outcome: "review",
       reasons: ["an unknown number of repositories; at most 2 are accepted"],
     },
     {

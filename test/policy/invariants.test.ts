@@ -344,6 +344,10 @@ function withinCeiling(spec: Spec, set: PermissionSet | null): boolean {
 }
 
 /** Each condition of a block, judged independently of src/policy. Returns the names of those that fail. */
+/** A failure caused by data GitHub did not give (marked so the model can tell it from a verdict). */
+const UNKNOWN = (name: string) => `${name} (unknown)`;
+const isUnknown = (failure: string) => failure.endsWith(" (unknown)");
+
 function failing(conditions: Conditions | undefined, req: TokenRequest): string[] {
   if (!conditions) return [];
   const failed: string[] = [];
@@ -356,10 +360,10 @@ function failing(conditions: Conditions | undefined, req: TokenRequest): string[
     c.token_name !== undefined &&
     (req.tokenName === null || !TOKEN_NAME_PATTERNS[c.token_name]!(req.tokenName))
   )
-    failed.push("token_name");
+    failed.push(req.tokenName === null ? UNKNOWN("token_name") : "token_name");
   if (c.permissions && !withinCeiling(c.permissions, req.permissions)) failed.push("permissions");
   if (c.added_permissions && !withinCeiling(c.added_permissions, req.permissionsAdded))
-    failed.push("added_permissions");
+    failed.push(req.permissionsAdded === null ? UNKNOWN("added_permissions") : "added_permissions");
   if (c.permissions_any) {
     const spec = c.permissions_any;
     const holds = PERMISSION_CATEGORIES.some((category) =>
@@ -379,7 +383,8 @@ function failing(conditions: Conditions | undefined, req: TokenRequest): string[
       (selection === "subset" &&
         req.repositories !== null &&
         req.repositories.every((name) => repos.names!.some((p) => globMatches(p, name))));
-    if (!ok) failed.push("repositories.names");
+    const unknown = selection === "subset" && req.repositories === null;
+    if (!ok) failed.push(unknown ? UNKNOWN("repositories.names") : "repositories.names");
   }
   if (repos?.max_count !== undefined) {
     const count =
@@ -388,7 +393,12 @@ function failing(conditions: Conditions | undefined, req: TokenRequest): string[
         : selection === "all"
           ? null
           : (req.repositoryCount ?? req.repositories?.length ?? null);
-    if (count === null || count > repos.max_count) failed.push("repositories.max_count");
+    if (count === null || count > repos.max_count)
+      failed.push(
+        count === null && selection === "subset"
+          ? UNKNOWN("repositories.max_count")
+          : "repositories.max_count",
+      );
   }
   const lifetime =
     req.expiresAt === null ? null : (Date.parse(req.expiresAt) - Date.parse(req.createdAt)) / DAY_MS;
@@ -402,7 +412,10 @@ function failing(conditions: Conditions | undefined, req: TokenRequest): string[
 function model(doc: PolicyDoc, req: TokenRequest): { outcome: string; rule: string | null } {
   for (const rule of doc.rules) {
     if (failing(rule.match, req).length > 0) continue;
-    const result = failing(rule.require, req).length === 0 ? rule.outcome : (rule.otherwise ?? "continue");
+    const failed = failing(rule.require, req);
+    let result = failed.length === 0 ? rule.outcome : (rule.otherwise ?? "continue");
+    // Missing data never denies: a deny whose every failure is "unknown" leaves the request to a human.
+    if (result === "deny" && failed.length > 0 && failed.every(isUnknown)) result = "review";
     if (result !== "continue") return { outcome: result, rule: rule.name };
   }
   return { outcome: doc.no_match ?? "review", rule: null };

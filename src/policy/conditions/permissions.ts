@@ -30,7 +30,12 @@ export function compilePermissionCeiling(spec: PermissionSpec, judged: Judged): 
       const set = judgedSet(request, judged);
       if (set === null) {
         return [
-          { condition: key, ok: false, text: `what this request adds is unknown; accepted: ${accepted}` },
+          {
+            condition: key,
+            ok: false,
+            unknown: true,
+            text: `what this request adds is unknown; accepted: ${accepted}`,
+          },
         ];
       }
       const failures: Check[] = [];

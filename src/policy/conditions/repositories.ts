@@ -48,6 +48,7 @@ export function compileRepositories(spec: Spec): Condition {
         checks.push({
           condition: "repositories.max_count",
           ok,
+          ...(count === null ? { unknown: true } : {}),
           text: ok
             ? `${found} (at most ${spec.max_count})`
             : `${found}; at most ${spec.max_count} are accepted`,
@@ -73,6 +74,7 @@ function testNames(
     return {
       condition: "repositories.names",
       ok: false,
+      unknown: true,
       text: `the selected repositories are unknown; ${accepted}`,
     };
   }

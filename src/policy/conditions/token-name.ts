@@ -25,6 +25,7 @@ export function compileTokenName(pattern: string): Condition {
           {
             condition: "token_name",
             ok: false,
+            unknown: true,
             text: `the token name is unknown; it must match /${pattern}/`,
           },
         ];
