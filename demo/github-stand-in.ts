@@ -159,6 +159,7 @@ export class GitHubStandIn {
       route("POST", `${requests}/${id}`, "installation", this.reviewRequest),
       route("GET", `${requests}/${id}/repositories`, "installation", this.listRequestRepositories),
       route("GET", tokens, "installation", this.listGrants),
+      route("GET", `${tokens}/${id}/repositories`, "installation", this.listGrantRepositories),
       route("POST", tokens, "installation", this.bulkRevoke),
       route("POST", `${tokens}/${id}`, "installation", this.revokeGrant),
     ];
@@ -434,7 +435,17 @@ export class GitHubStandIn {
   }
 
   private listGrants(ctx: Ctx): Reply {
-    return this.paginate([...(this.grants.get(ctx.org)?.values() ?? [])], ctx);
+    // A grant's `repositories` (kept by the samples for the endpoint below) is not part of GitHub's list item.
+    const grants = [...(this.grants.get(ctx.org)?.values() ?? [])].map(
+      ({ repositories: _, ...grant }) => grant,
+    );
+    return this.paginate(grants, ctx);
+  }
+
+  private listGrantRepositories(ctx: Ctx): Reply {
+    const grant = this.grants.get(ctx.org)?.get(ctx.id);
+    if (!grant) throw notFound();
+    return this.paginate((grant.repositories as unknown[] | null | undefined) ?? [], ctx);
   }
 
   private revokeGrant(ctx: Ctx): Reply {

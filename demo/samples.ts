@@ -1,7 +1,7 @@
 // Sample fine-grained PAT requests, shaped like GitHub's `personal_access_token_request` webhook object.
 // Shared by the demo, the end-to-end tests and the benchmarks, so they all send the same realistic data.
 
-import type { PatRequest } from "./github-stand-in.js";
+import type { PatGrant, PatRequest } from "./github-stand-in.js";
 
 const DAY_MS = 86_400_000;
 
@@ -121,5 +121,25 @@ export function webhookPayload(
     },
     sender: options.sender ?? { login: request.owner.login, id: request.owner.id, type: "User" },
     installation: { id: options.installationId ?? 1001, node_id: "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9u" },
+  };
+}
+
+/** An approved token as `GET /orgs/{org}/personal-access-tokens` lists it (`id` is the pat_id). */
+export function sampleGrant(options: SampleOptions): PatGrant {
+  const request = sampleRequest(options);
+  return {
+    id: options.id,
+    owner: request.owner,
+    repository_selection: request.repository_selection,
+    repositories_url: `https://api.github.com/organizations/6811672/personal-access-tokens/${options.id}/repositories`,
+    permissions: request.permissions_result,
+    access_granted_at: request.created_at,
+    token_id: request.token_id,
+    token_name: request.token_name,
+    token_expired: false,
+    token_expires_at: request.token_expires_at,
+    token_last_used_at: null,
+    // Kept for the stand-in's repositories endpoint.
+    repositories: request.repositories,
   };
 }

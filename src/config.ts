@@ -24,6 +24,10 @@ export interface Config {
   sweepOnStart: boolean;
   reviewMinIntervalMs: number;
   reviewConcurrency: number;
+  /** 0: no periodic grants audits. */
+  grantsIntervalMs: number;
+  revokeNonCompliant: boolean;
+  revokeGraceMs: number;
 }
 
 export type ConfigResult =
@@ -98,6 +102,9 @@ export function loadConfig(env: Env): ConfigResult {
   const sweepOnStart = oneOf(env, "SWEEP_ON_START", ["true", "false", "1", "0"] as const, "true", problems);
   const reviewMinIntervalMs = integer(env, "REVIEW_MIN_INTERVAL_MS", 400, 0, 60_000, problems);
   const reviewConcurrency = integer(env, "REVIEW_CONCURRENCY", 1, 1, 50, problems);
+  const grantsMinutes = integer(env, "GRANTS_AUDIT_INTERVAL_MINUTES", 360, 0, 7 * 24 * 60, problems);
+  const revoke = oneOf(env, "REVOKE_NONCOMPLIANT", ["true", "false", "1", "0"] as const, "false", problems);
+  const graceHours = integer(env, "REVOKE_GRACE_HOURS", 24, 0, 90 * 24, problems);
 
   if (problems.length > 0) {
     return { ok: false, problems, missingCredentials: appId === undefined || privateKey === undefined };
@@ -123,6 +130,9 @@ export function loadConfig(env: Env): ConfigResult {
       sweepOnStart: sweepOnStart === "true" || sweepOnStart === "1",
       reviewMinIntervalMs,
       reviewConcurrency,
+      grantsIntervalMs: grantsMinutes * 60_000,
+      revokeNonCompliant: revoke === "true" || revoke === "1",
+      revokeGraceMs: graceHours * 3600_000,
     },
   };
 }

@@ -9,7 +9,7 @@ import type { PolicySource } from "./policy-source.js";
 import { buildServer } from "./server.js";
 import { Pacer } from "./github/pacer.js";
 import { RequestLedger } from "./request-ledger.js";
-import { Sweeper } from "./sweeper.js";
+import { Scheduler } from "./scheduler.js";
 
 /**
  * Probot passes its own throttle options to every Octokit it builds, over any plain defaults; a function
@@ -25,7 +25,7 @@ export interface Service {
   server: FastifyInstance;
   probot: Probot;
   metrics: Metrics;
-  sweeper: Sweeper;
+  scheduler: Scheduler;
 }
 
 /** Probot for the App's credentials, with pat-warden's retry and pacing in charge. */
@@ -68,7 +68,20 @@ export async function createService(
     }),
     { cwd: process.cwd(), addHandler: () => undefined },
   );
-  const sweeper = new Sweeper({ ...shared, probot, logger: deps.logger, intervalMs: config.sweepIntervalMs });
+  const scheduler = new Scheduler({
+    probot,
+    logger: deps.logger,
+    sweep: { ...shared, logger: deps.logger },
+    grants: {
+      ...shared,
+      logger: deps.logger,
+      revoke: config.revokeNonCompliant,
+      graceMs: config.revokeGraceMs,
+      firstSeen: new Map(),
+    },
+    sweepIntervalMs: config.sweepIntervalMs,
+    grantsIntervalMs: config.grantsIntervalMs,
+  });
   const server = await buildServer({
     probot,
     metrics,
@@ -77,5 +90,5 @@ export async function createService(
     webhookPath: config.webhookPath,
     webhookMaxBytes: config.webhookMaxBytes,
   });
-  return { server, probot, metrics, sweeper };
+  return { server, probot, metrics, scheduler };
 }

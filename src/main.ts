@@ -30,7 +30,7 @@ async function main(): Promise<void> {
     process.exit(EX_CONFIG);
   }
 
-  const { server, sweeper } = await createService(config, { logger, policies: staticPolicySource(policy) });
+  const { server, scheduler } = await createService(config, { logger, policies: staticPolicySource(policy) });
   const address = await server.listen({ host: config.host, port: config.port });
   logger.info(
     {
@@ -45,8 +45,7 @@ async function main(): Promise<void> {
     "pat-warden ready",
   );
   // Requests whose webhooks were missed while the server was down are still pending on GitHub: sweep them.
-  if (config.sweepOnStart) sweeper.start();
-  else if (config.sweepIntervalMs > 0) setTimeout(() => sweeper.start(), config.sweepIntervalMs).unref();
+  scheduler.start({ sweepNow: config.sweepOnStart });
 
   let stopping = false;
   const stop = (signal: string) => {
@@ -55,7 +54,7 @@ async function main(): Promise<void> {
     logger.info({ signal }, "stopping: no new webhooks or sweeps; finishing the ones in flight");
     // fastify answers 503 to new requests while close() waits for in-flight ones; the sweep stops before its
     // next review call, leaving the rest pending on GitHub for the next start.
-    Promise.all([server.close(), sweeper.stop()]).then(
+    Promise.all([server.close(), scheduler.stop()]).then(
       () => process.exit(0),
       (error: unknown) => {
         logger.error({ err: error }, "error while stopping");

@@ -17,7 +17,7 @@ let github: GitHubStandIn;
 let service: TestService;
 
 afterEach(async () => {
-  await service?.sweeper.stop();
+  await service?.scheduler.stop();
   await service?.server.close();
   await github?.close();
 });
@@ -99,7 +99,7 @@ describe("a sweep of a large backlog", () => {
     ];
     for (const request of requests) github.addRequest(ORG, request);
 
-    const [summary] = await service.sweeper.run("test");
+    const [summary] = await service.scheduler.sweep("test");
 
     expect(summary).toMatchObject({
       org: ORG,
@@ -148,9 +148,9 @@ describe("a sweep of a large backlog", () => {
     await start();
     for (const request of [...backlog("approve", 1, 120), ...backlog("review", 500, 3)])
       github.addRequest(ORG, request);
-    await service.sweeper.run("first");
+    await service.scheduler.sweep("first");
     const posts = github.count("POST", /personal-access-token-requests/);
-    const [again] = await service.sweeper.run("second");
+    const [again] = await service.scheduler.sweep("second");
     expect(again).toMatchObject({ pending: 3, approved: 0, denied: 0, left_pending: 3 });
     expect(github.count("POST", /personal-access-token-requests/)).toBe(posts);
     expect(reviewCounts().size).toBe(120);
@@ -159,7 +159,7 @@ describe("a sweep of a large backlog", () => {
   it("two sweeps asked for at once run as one", async () => {
     await start();
     for (const request of backlog("approve", 1, 5)) github.addRequest(ORG, request);
-    const [a, b] = await Promise.all([service.sweeper.run("a"), service.sweeper.run("b")]);
+    const [a, b] = await Promise.all([service.scheduler.sweep("a"), service.scheduler.sweep("b")]);
     expect(a).toBe(b);
     expect(github.reviews).toHaveLength(5);
   });
@@ -167,7 +167,7 @@ describe("a sweep of a large backlog", () => {
   it("uses the single endpoint for a group of one, which reports per request", async () => {
     await start();
     for (const request of backlog("approve", 1, 1)) github.addRequest(ORG, request);
-    const [summary] = await service.sweeper.run("test");
+    const [summary] = await service.scheduler.sweep("test");
     expect(github.reviews).toMatchObject([{ requestId: 1, action: "approve", via: "single" }]);
     expect(summary!.calls).toEqual({ list: 1, repositories: 0, review: 1, confirm: 0 });
     expect(decisions()[0]).toMatchObject({ review_status: "reviewed", review_http_status: 204 });
@@ -186,7 +186,7 @@ describe("a sweep of a large backlog", () => {
         lifetimeDays: 10,
       }),
     );
-    const [summary] = await service.sweeper.run("test");
+    const [summary] = await service.scheduler.sweep("test");
     expect(summary!.calls.repositories).toBe(1);
     expect(decisions()[0]).toMatchObject({
       outcome: "approve",
@@ -220,7 +220,7 @@ describe("no request is reviewed twice", () => {
     github.inject({ method: "POST", path: "/orgs/octo-org/personal-access-token-requests/42" }, [
       { delayMs: 300 },
     ]);
-    const sweep = service.sweeper.run("test");
+    const sweep = service.scheduler.sweep("test");
     await new Promise((resolve) => setTimeout(resolve, 100));
     const response = await deliverCreated(request!, "during-sweep");
     await sweep;
@@ -239,7 +239,7 @@ describe("no request is reviewed twice", () => {
     github.inject({ method: "GET", path: "/orgs/octo-org/personal-access-token-requests" }, [
       { delayMs: 300 },
     ]);
-    const sweep = service.sweeper.run("test");
+    const sweep = service.scheduler.sweep("test");
     await new Promise((resolve) => setTimeout(resolve, 50));
     await deliverCreated(request!, "before-list");
     const [summary] = await sweep;
@@ -263,7 +263,7 @@ describe("GitHub failing during a sweep", () => {
       },
     ]);
     const started = Date.now();
-    const [summary] = await service.sweeper.run("test");
+    const [summary] = await service.scheduler.sweep("test");
     expect(Date.now() - started).toBeGreaterThanOrEqual(1900);
     expect(summary).toMatchObject({ approved: 150, review_failed: 0 });
     expect(summary!.calls.review).toBe(4);
@@ -276,11 +276,11 @@ describe("GitHub failing during a sweep", () => {
     github.inject({ method: "POST", path: "/orgs/octo-org/personal-access-token-requests" }, [
       { status: 403, body: { message: "Resource not accessible by integration" } },
     ]);
-    const [summary] = await service.sweeper.run("test");
+    const [summary] = await service.scheduler.sweep("test");
     expect(summary).toMatchObject({ approved: 0, review_failed: 3 });
     expect(github.pending(ORG)).toHaveLength(3);
     // Released: the next sweep takes them again.
-    const [next] = await service.sweeper.run("again");
+    const [next] = await service.scheduler.sweep("again");
     expect(next).toMatchObject({ approved: 3, review_failed: 0 });
   });
 
@@ -289,7 +289,7 @@ describe("GitHub failing during a sweep", () => {
     github.inject({ method: "GET", path: "/orgs/octo-org/personal-access-token-requests" }, [
       { status: 404, body: { message: "Not Found" } },
     ]);
-    const [summary] = await service.sweeper.run("test");
+    const [summary] = await service.scheduler.sweep("test");
     expect(summary!.error).toMatch(/cannot list pending requests/);
     expect(decisions()).toHaveLength(0);
   });
@@ -299,7 +299,7 @@ describe("modes and policy state", () => {
   it("in dry-run judges and audits the backlog and reviews nothing", async () => {
     await start({ DRY_RUN: "true" });
     for (const request of backlog("approve", 1, 3)) github.addRequest(ORG, request);
-    const [summary] = await service.sweeper.run("test");
+    const [summary] = await service.scheduler.sweep("test");
     expect(summary).toMatchObject({ mode: "dry-run", approved: 3 });
     expect(github.count("POST", /personal-access-token-requests/)).toBe(0);
     expect(decisions().every((r) => r.review_status === "skipped")).toBe(true);
@@ -313,7 +313,7 @@ describe("modes and policy state", () => {
       env: { GHE_HOST: github.host, GHE_PROTOCOL: "http" },
     });
     for (const request of backlog("approve", 1, 3)) github.addRequest(ORG, request);
-    const [summary] = await service.sweeper.run("test");
+    const [summary] = await service.scheduler.sweep("test");
     expect(summary!.error).toContain("p.yml:2:3 bad");
     expect(github.count("POST", /personal-access-token-requests/)).toBe(0);
   });

@@ -1,7 +1,8 @@
 import type { Logger } from "pino";
 import type { DecisionRecord, LifecycleRecord } from "./decision-record.js";
+import type { GrantRecord } from "./grant-record.js";
 
-export type AuditRecord = DecisionRecord | LifecycleRecord;
+export type AuditRecord = DecisionRecord | LifecycleRecord | GrantRecord;
 
 /** Where audit records go. The production sink is the shared pino logger; tests collect them. */
 export interface AuditLog {

@@ -14,7 +14,7 @@ interface ConditionCase {
   /** The `require` block of a single rule `r` with `outcome: approve` and `otherwise: deny`. */
   require: Record<string, unknown>;
   request: Partial<TokenRequest>;
-  outcome: "approve" | "deny";
+  outcome: "approve" | "deny" | "review";
   reasons: string[];
 }
 

@@ -1,0 +1,79 @@
+import type { GrantItem } from "../github/grants.js";
+import { lifetimeDays } from "../policy/conditions/expiry.js";
+import type { Decision } from "../policy/evaluate.js";
+import type { PermissionSet, TokenRequest } from "../policy/request.js";
+import { MAX_AUDITED_REPOSITORIES } from "./decision-record.js";
+
+/**
+ * One approved token the current policy would not approve, as written by a grants audit. Compliant grants are
+ * counted in the audit's summary line, not written one by one.
+ */
+export interface GrantRecord {
+  event: "grant_audit";
+  audit_id: string;
+  org: string;
+  installation_id: number;
+  pat_id: number;
+  token_id: number | null;
+  token_name: string | null;
+  owner: string;
+  permissions: PermissionSet;
+  repository_selection: string;
+  repository_count: number | null;
+  repositories: string[] | null;
+  access_granted_at: string;
+  token_expires_at: string | null;
+  token_last_used_at: string | null;
+  lifetime_days: number | null;
+  /** deny: non-compliant; review: the policy would leave it to a human (never revoked). */
+  outcome: "deny" | "review";
+  rule: string | null;
+  rule_line: number | null;
+  reasons: string[];
+  policy_source: string;
+  policy_revision: string;
+  /** When this process first found it non-compliant (ISO 8601). */
+  non_compliant_since: string;
+  action: "none" | "in_grace" | "would_revoke" | "revoked" | "revoke_failed";
+}
+
+export function grantRecord(input: {
+  auditId: string;
+  org: string;
+  installationId: number;
+  grant: GrantItem;
+  request: TokenRequest;
+  decision: Decision;
+  since: number;
+  action: GrantRecord["action"];
+  now: number;
+}): GrantRecord {
+  const { grant, request, decision } = input;
+  const lifetime = lifetimeDays(request);
+  return {
+    event: "grant_audit",
+    audit_id: input.auditId,
+    org: input.org,
+    installation_id: input.installationId,
+    pat_id: grant.id,
+    token_id: request.tokenId,
+    token_name: request.tokenName,
+    owner: request.requester,
+    permissions: request.permissions,
+    repository_selection: request.repositorySelection,
+    repository_count: request.repositoryCount,
+    repositories: request.repositories ? request.repositories.slice(0, MAX_AUDITED_REPOSITORIES) : null,
+    access_granted_at: grant.access_granted_at,
+    token_expires_at: request.expiresAt,
+    token_last_used_at: grant.token_last_used_at,
+    lifetime_days: lifetime === null ? null : Math.round(lifetime * 100) / 100,
+    outcome: decision.outcome === "review" ? "review" : "deny",
+    rule: decision.rule?.name ?? null,
+    rule_line: decision.rule?.line ?? null,
+    reasons: [...decision.reasons],
+    policy_source: decision.policy.source,
+    policy_revision: decision.policy.revision,
+    non_compliant_since: new Date(input.since).toISOString(),
+    action: input.action,
+  };
+}

@@ -1,0 +1,207 @@
+import type { Logger } from "pino";
+import type { ProbotOctokit } from "probot";
+import type { AuditLog } from "./audit/audit-log.js";
+import type { GrantRecord } from "./audit/grant-record.js";
+import { grantRecord } from "./audit/grant-record.js";
+import { listGrantRepositories, listGrants, revokeGrants, type GrantItem } from "./github/grants.js";
+import { MAX_BULK_IDS } from "./github/limits.js";
+import type { Pacer } from "./github/pacer.js";
+import type { RetryOptions } from "./github/retry.js";
+import type { Metrics } from "./metrics.js";
+import { evaluate, type Decision } from "./policy/evaluate.js";
+import { EMPTY_PERMISSIONS, type TokenRequest } from "./policy/request.js";
+import type { PolicySource } from "./policy-source.js";
+
+type Octokit = InstanceType<typeof ProbotOctokit>;
+
+export interface GrantsAuditOptions {
+  policies: PolicySource;
+  audit: AuditLog;
+  metrics: Metrics;
+  pacer: Pacer;
+  logger: Logger;
+  /** Revoke non-compliant grants. Off by default: the audit only reports what it would revoke. */
+  revoke: boolean;
+  /** A grant is revoked only once it has been non-compliant this long (per this process's memory). */
+  graceMs: number;
+  /** When each grant was first seen non-compliant; kept across audits. */
+  firstSeen: Map<string, number>;
+  callBudgetMs?: number;
+  now?: () => number;
+}
+
+export interface GrantsSummary {
+  audit_id: string;
+  org: string;
+  policy_revision: string | null;
+  error: string | null;
+  grants: number;
+  compliant: number;
+  non_compliant: number;
+  needs_review: number;
+  revoked: number;
+  would_revoke: number;
+  in_grace: number;
+  revoke_failed: number;
+  calls: { list: number; repositories: number; revoke: number };
+  duration_ms: number;
+}
+
+/**
+ * Judges every approved token of an org by the current policy, with the same evaluator as new requests. A grant
+ * the policy would deny is non-compliant: reported (one audit line each, naming the rule and why) and, only when
+ * the operator turned revocation on and its grace period has passed, revoked. A grant the policy would leave to a
+ * human is reported, never revoked.
+ */
+export async function auditGrants(
+  options: GrantsAuditOptions,
+  target: { org: string; installationId: number; octokit: Octokit },
+  auditId: string,
+): Promise<GrantsSummary> {
+  const now = options.now ?? Date.now;
+  const started = now();
+  const retry = (): RetryOptions => ({
+    deadline: now() + (options.callBudgetMs ?? 120_000),
+    attemptTimeoutMs: 15_000,
+    now,
+  });
+  const summary: GrantsSummary = {
+    audit_id: auditId,
+    org: target.org,
+    policy_revision: null,
+    error: null,
+    grants: 0,
+    compliant: 0,
+    non_compliant: 0,
+    needs_review: 0,
+    revoked: 0,
+    would_revoke: 0,
+    in_grace: 0,
+    revoke_failed: 0,
+    calls: { list: 0, repositories: 0, revoke: 0 },
+    duration_ms: 0,
+  };
+  const done = (error: string | null) => {
+    summary.error = error;
+    summary.duration_ms = now() - started;
+    const log =
+      error === null ? options.logger.info.bind(options.logger) : options.logger.error.bind(options.logger);
+    log({ event: "grants_audit", ...summary }, error === null ? "grants audit done" : "grants audit failed");
+    return summary;
+  };
+
+  const state = await options.policies.forOrg(target.org);
+  if (!state.ok) return done(`no valid policy (${state.source}): ${state.errors.join("; ")}`);
+  summary.policy_revision = state.policy.revision;
+
+  let grants: GrantItem[];
+  try {
+    const listed = await listGrants(target.octokit, target.org, retry());
+    grants = listed.items;
+    summary.calls.list = listed.calls;
+  } catch (error) {
+    return done(
+      `cannot list grants (the App needs "Personal access tokens: read"): ${(error as Error).message}`,
+    );
+  }
+  summary.grants = grants.length;
+
+  const findings: { grant: GrantItem; request: TokenRequest; decision: Decision; since: number }[] = [];
+  for (const grant of grants) {
+    let repositories: string[] | null = null;
+    if (grant.repository_selection === "subset" && state.policy.needsRepositoryList) {
+      try {
+        const listed = await listGrantRepositories(target.octokit, target.org, grant.id, retry());
+        repositories = listed.names;
+        summary.calls.repositories += listed.calls;
+      } catch (error) {
+        options.logger.warn(
+          { org: target.org, pat_id: grant.id, err: error },
+          "cannot list the grant's repositories",
+        );
+      }
+    }
+    const request = tokenRequestFromGrant(grant, repositories);
+    const decision = evaluate(state.policy, request);
+    const key = `${target.org.toLowerCase()}#${grant.id}`;
+    if (decision.outcome === "approve") {
+      summary.compliant++;
+      options.firstSeen.delete(key);
+      continue;
+    }
+    if (decision.outcome === "review") summary.needs_review++;
+    else summary.non_compliant++;
+    const since = options.firstSeen.get(key) ?? now();
+    if (decision.outcome === "deny") options.firstSeen.set(key, since);
+    findings.push({ grant, request, decision, since });
+  }
+
+  const due = findings.filter((f) => f.decision.outcome === "deny" && now() - f.since >= options.graceMs);
+  const actions = new Map<number, GrantRecord["action"]>();
+  for (const finding of findings) {
+    if (finding.decision.outcome === "review") actions.set(finding.grant.id, "none");
+    else if (!due.includes(finding)) actions.set(finding.grant.id, "in_grace");
+    else if (!options.revoke) actions.set(finding.grant.id, "would_revoke");
+  }
+  if (options.revoke) {
+    for (let start = 0; start < due.length; start += MAX_BULK_IDS) {
+      const chunk = due.slice(start, start + MAX_BULK_IDS);
+      const outcome = await revokeGrants(
+        target.octokit,
+        target.org,
+        chunk.map((f) => f.grant.id),
+        { pacer: options.pacer, lane: String(target.installationId), retry: retry() },
+      );
+      summary.calls.revoke += outcome.attempts;
+      const action: GrantRecord["action"] =
+        outcome.status === "failed" ? "revoke_failed" : outcome.status === "not_found" ? "none" : "revoked";
+      for (const finding of chunk) actions.set(finding.grant.id, action);
+    }
+  }
+
+  for (const finding of findings) {
+    const action = actions.get(finding.grant.id) ?? "none";
+    if (action === "revoked") summary.revoked++;
+    if (action === "would_revoke") summary.would_revoke++;
+    if (action === "in_grace") summary.in_grace++;
+    if (action === "revoke_failed") summary.revoke_failed++;
+    options.audit.write(
+      grantRecord({
+        auditId,
+        org: target.org,
+        installationId: target.installationId,
+        ...finding,
+        action,
+        now: now(),
+      }),
+    );
+  }
+  return done(null);
+}
+
+/**
+ * A grant as the policy sees it. Lifetimes are measured from when access was granted (GitHub does not give the
+ * token's creation time here); what the original request added is unknown.
+ */
+export function tokenRequestFromGrant(
+  grant: GrantItem,
+  repositories: readonly string[] | null,
+): TokenRequest {
+  return {
+    id: grant.id,
+    requester: grant.owner.login,
+    tokenId: grant.token_id ?? null,
+    tokenName: grant.token_name ?? null,
+    permissions: {
+      organization: grant.permissions?.organization ?? EMPTY_PERMISSIONS.organization,
+      repository: grant.permissions?.repository ?? EMPTY_PERMISSIONS.repository,
+      other: grant.permissions?.other ?? EMPTY_PERMISSIONS.other,
+    },
+    permissionsAdded: null,
+    repositorySelection: grant.repository_selection,
+    repositories: grant.repository_selection === "subset" ? repositories : [],
+    repositoryCount: grant.repository_selection === "subset" ? (repositories?.length ?? null) : null,
+    createdAt: grant.access_granted_at,
+    expiresAt: grant.token_expires_at,
+  };
+}

@@ -1,0 +1,133 @@
+import { randomUUID } from "node:crypto";
+import type { Logger } from "pino";
+import type { Probot } from "probot";
+import { auditGrants, type GrantsAuditOptions, type GrantsSummary } from "./grants-audit.js";
+import { listOrgInstallations, type OrgInstallation } from "./github/installations.js";
+import { sweepOrg, type SweepOptions, type SweepSummary } from "./sweep.js";
+
+export interface SchedulerOptions {
+  probot: Probot;
+  logger: Logger;
+  sweep: SweepOptions;
+  grants: GrantsAuditOptions;
+  /** 0: no periodic sweeps. */
+  sweepIntervalMs: number;
+  /** 0: no periodic grants audits. */
+  grantsIntervalMs: number;
+}
+
+type Job<T> = { running: Promise<T[]> | null };
+
+/**
+ * Runs the jobs that cover every installed organization: sweeps of pending requests and audits of approved
+ * tokens, on intervals and on demand. Never two of a kind at once: one asked for while another runs gets the
+ * running one's result. Failures are logged; the next interval tries again.
+ */
+export class Scheduler {
+  readonly #sweeps: Job<SweepSummary> = { running: null };
+  readonly #audits: Job<GrantsSummary> = { running: null };
+  readonly #timers: NodeJS.Timeout[] = [];
+  readonly #abort = new AbortController();
+  #stopped = false;
+
+  constructor(private readonly options: SchedulerOptions) {}
+
+  /** Periodic jobs; a first sweep now when `sweepNow` (requests whose webhooks were missed while down). */
+  start({ sweepNow }: { sweepNow: boolean }): void {
+    const quietly = (run: () => Promise<unknown>) => () => void run().catch(() => undefined);
+    const sweep = quietly(() => this.sweep("interval"));
+    const audit = quietly(() => this.auditGrants("interval"));
+    if (sweepNow) quietly(() => this.sweep("start"))();
+    if (this.options.sweepIntervalMs > 0) this.#every(this.options.sweepIntervalMs, sweep);
+    if (this.options.grantsIntervalMs > 0) this.#every(this.options.grantsIntervalMs, audit);
+  }
+
+  /** Sweeps every installed organization (or only `org`). Rejects only when installations cannot be listed. */
+  sweep(reason: string, org?: string): Promise<SweepSummary[]> {
+    const options = { ...this.options.sweep, signal: this.#abort.signal };
+    return this.#run(this.#sweeps, "sweep", reason, org, (target, id) => sweepOrg(options, target, id));
+  }
+
+  /** Audits the grants of every installed organization (or only `org`). */
+  auditGrants(reason: string, org?: string): Promise<GrantsSummary[]> {
+    return this.#run(this.#audits, "grants_audit", reason, org, (target, id) =>
+      auditGrants(this.options.grants, target, id),
+    );
+  }
+
+  /**
+   * No new jobs. A running sweep stops before its next review call; what it has not reviewed stays pending on
+   * GitHub for the next start. Resolves when running jobs have written their records.
+   */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#abort.abort();
+    for (const timer of this.#timers) clearInterval(timer);
+    await Promise.all([
+      this.#sweeps.running?.catch(() => undefined),
+      this.#audits.running?.catch(() => undefined),
+    ]);
+  }
+
+  #every(ms: number, run: () => void): void {
+    const timer = setInterval(run, ms);
+    timer.unref();
+    this.#timers.push(timer);
+  }
+
+  #run<T>(
+    job: Job<T>,
+    kind: string,
+    reason: string,
+    only: string | undefined,
+    each: (
+      target: OrgInstallation & { octokit: Awaited<ReturnType<Probot["auth"]>> },
+      id: string,
+    ) => Promise<T>,
+  ): Promise<T[]> {
+    if (this.#stopped) return Promise.resolve([]);
+    job.running ??= this.#forEachOrg(kind, reason, only, each).finally(() => {
+      job.running = null;
+    });
+    return job.running;
+  }
+
+  async #forEachOrg<T>(
+    kind: string,
+    reason: string,
+    only: string | undefined,
+    each: (
+      target: OrgInstallation & { octokit: Awaited<ReturnType<Probot["auth"]>> },
+      id: string,
+    ) => Promise<T>,
+  ): Promise<T[]> {
+    const { probot, logger } = this.options;
+    const runId = randomUUID().slice(0, 8);
+    const results: T[] = [];
+    try {
+      const appOctokit = await probot.auth();
+      const installations = await listOrgInstallations(appOctokit, {
+        deadline: Date.now() + 60_000,
+        attemptTimeoutMs: 15_000,
+      });
+      const targets = only
+        ? installations.filter((i) => i.org.toLowerCase() === only.toLowerCase())
+        : installations;
+      if (only && targets.length === 0) throw new Error(`the App is not installed on ${only}`);
+      logger.info(
+        { event: `${kind}_started`, run_id: runId, reason, orgs: targets.map((t) => t.org) },
+        `${kind} started`,
+      );
+      for (const target of targets) {
+        if (this.#stopped) break;
+        const octokit = await probot.auth(target.installationId);
+        results.push(await each({ ...target, octokit }, `${runId}-${target.org}`));
+      }
+    } catch (error) {
+      if (kind === "sweep") this.options.sweep.metrics.sweeps.inc({ result: "failed" });
+      logger.error({ event: `${kind}_failed`, run_id: runId, reason, err: error }, `${kind} failed`);
+      throw error;
+    }
+    return results;
+  }
+}

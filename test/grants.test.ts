@@ -1,0 +1,161 @@
+import { readFileSync } from "node:fs";
+import { afterEach, describe, expect, it } from "vitest";
+import { startGitHubStandIn, type GitHubStandIn } from "../demo/github-stand-in.js";
+import { sampleGrant } from "../demo/samples.js";
+import type { GrantRecord } from "../src/audit/grant-record.js";
+import { auditGrants } from "../src/grants-audit.js";
+import { Pacer } from "../src/github/pacer.js";
+import { createLogger } from "../src/logger.js";
+import { staticPolicySource } from "../src/policy-source.js";
+import { TEST_PRIVATE_KEY } from "./support/keys.js";
+import { policyState, startTestService, type TestService } from "./support/service.js";
+
+// Audits of approved tokens against the GitHub stand-in: the same evaluator judges them; non-compliant ones
+// are reported, and revoked only when the operator turned revocation on and the grace period has passed.
+
+const ORG = "octo-org";
+const POLICY = policyState(readFileSync("policies/default.yml", "utf8"), "policies/default.yml");
+
+let github: GitHubStandIn;
+let service: TestService;
+
+afterEach(async () => {
+  await service?.scheduler.stop();
+  await service?.server.close();
+  await github?.close();
+});
+
+async function start(env: Record<string, string> = {}) {
+  github = await startGitHubStandIn({ appPublicKey: TEST_PRIVATE_KEY });
+  github.addInstallation(ORG, 1001);
+  service = await startTestService({
+    policy: POLICY,
+    env: { GHE_HOST: github.host, GHE_PROTOCOL: "http", ...env },
+  });
+  // 230 grants over 3 pages: 200 compliant read-only, 25 that never expire, 5 with organization administration.
+  for (let id = 1; id <= 200; id++) {
+    github.addGrant(
+      ORG,
+      sampleGrant({
+        id,
+        login: `u${id}`,
+        tokenName: "reader",
+        repository: { contents: "read" },
+        repositories: "none",
+        lifetimeDays: 30,
+      }),
+    );
+  }
+  for (let id = 201; id <= 225; id++) {
+    github.addGrant(
+      ORG,
+      sampleGrant({
+        id,
+        login: `u${id}`,
+        tokenName: "forever",
+        repository: { contents: "read" },
+        repositories: "none",
+        lifetimeDays: null,
+      }),
+    );
+  }
+  for (let id = 226; id <= 230; id++) {
+    github.addGrant(
+      ORG,
+      sampleGrant({
+        id,
+        login: `u${id}`,
+        tokenName: "admin",
+        organization: { organization_administration: "write" },
+        repositories: "none",
+        lifetimeDays: 7,
+      }),
+    );
+  }
+}
+
+const findings = () => service.audit.records.filter((r): r is GrantRecord => r.event === "grant_audit");
+
+describe("grants audit", () => {
+  it("reports every non-compliant grant with its rule and why, and revokes nothing by default", async () => {
+    await start({ REVOKE_GRACE_HOURS: "0" });
+    const [summary] = await service.scheduler.auditGrants("test");
+    expect(summary).toMatchObject({
+      grants: 230,
+      compliant: 200,
+      non_compliant: 25,
+      needs_review: 5,
+      would_revoke: 25,
+      revoked: 0,
+    });
+    expect(summary!.calls).toEqual({ list: 3, repositories: 0, revoke: 0 });
+    expect(github.revocations).toEqual([]);
+    expect(github.count("POST", /personal-access-tokens/)).toBe(0);
+    expect(findings()).toHaveLength(30);
+    expect(findings().find((r) => r.pat_id === 201)).toMatchObject({
+      outcome: "deny",
+      rule: "tokens-must-expire",
+      reasons: ["the token never expires; it must expire within 366 days"],
+      action: "would_revoke",
+      owner: "u201",
+      policy_source: "policies/default.yml",
+    });
+    expect(findings().find((r) => r.pat_id === 226)).toMatchObject({ outcome: "review", action: "none" });
+  });
+
+  it("revokes non-compliant grants in bulk when turned on, never those left to a human", async () => {
+    await start({ REVOKE_NONCOMPLIANT: "true", REVOKE_GRACE_HOURS: "0" });
+    const [summary] = await service.scheduler.auditGrants("test");
+    expect(summary).toMatchObject({ revoked: 25, would_revoke: 0, revoke_failed: 0 });
+    expect(summary!.calls.revoke).toBe(1);
+    expect(github.revocations.map((r) => r.patId).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 25 }, (_, i) => 201 + i),
+    );
+    expect(github.revocations.every((r) => r.via === "bulk")).toBe(true);
+    expect(findings().filter((r) => r.action === "revoked")).toHaveLength(25);
+  });
+
+  it("waits out the grace period before revoking", async () => {
+    await start({ REVOKE_NONCOMPLIANT: "true", REVOKE_GRACE_HOURS: "24" });
+    const [first] = await service.scheduler.auditGrants("first");
+    expect(first).toMatchObject({ non_compliant: 25, in_grace: 25, revoked: 0 });
+    expect(github.revocations).toEqual([]);
+    expect(findings().find((r) => r.pat_id === 201)).toMatchObject({ action: "in_grace" });
+  });
+
+  it("revokes once the grant has been non-compliant for the whole grace period", async () => {
+    await start();
+    let clock = Date.parse("2026-11-01T00:00:00Z");
+    const firstSeen = new Map<string, number>();
+    const options = {
+      policies: staticPolicySource(POLICY),
+      audit: service.audit,
+      metrics: service.metrics,
+      pacer: new Pacer({ minIntervalMs: 0 }),
+      logger: createLogger({ level: "silent", format: "json" }),
+      revoke: true,
+      graceMs: 24 * 3600_000,
+      firstSeen,
+      now: () => clock,
+    };
+    const target = { org: ORG, installationId: 1001, octokit: await service.probot.auth(1001) };
+    expect(await auditGrants(options, target, "a1")).toMatchObject({ in_grace: 25, revoked: 0 });
+    clock += 23 * 3600_000;
+    expect(await auditGrants(options, target, "a2")).toMatchObject({ in_grace: 25, revoked: 0 });
+    clock += 2 * 3600_000;
+    expect(await auditGrants(options, target, "a3")).toMatchObject({ in_grace: 0, revoked: 25 });
+    expect(findings().filter((r) => r.audit_id === "a3" && r.pat_id === 201)).toMatchObject([
+      { action: "revoked", non_compliant_since: "2026-11-01T00:00:00.000Z" },
+    ]);
+  });
+
+  it("reports a clear error when the App may not list grants", async () => {
+    await start();
+    github.inject({ method: "GET", path: "/orgs/octo-org/personal-access-tokens" }, [
+      { status: 403, body: { message: "Resource not accessible by integration" } },
+    ]);
+    const [summary] = await service.scheduler.auditGrants("test");
+    expect(summary!.error).toMatch(/Personal access tokens: read/);
+    expect(github.revocations).toEqual([]);
+  });
+});
