@@ -1,66 +1,65 @@
 #!/usr/bin/env node
-import { readFile } from "node:fs/promises";
-import { contentRevision } from "./policy-source.js";
-import { formatPolicyError, parsePolicy } from "./policy/parse.js";
+import { CliExit } from "./cli/app-context.js";
+import { GRANTS_USAGE, grantsCommand } from "./cli/grants-command.js";
+import { SWEEP_USAGE, sweepCommand } from "./cli/sweep-command.js";
+import { VALIDATE_USAGE, validateCommand } from "./cli/validate-command.js";
 import { policyJsonSchema } from "./policy/schema.js";
 
 const USAGE = `usage: pat-warden <command>
 
-commands:
-  validate <policy.yml…>   check policy files; every error with file:line:col; exit 1 on any
-  schema                   print the policy JSON Schema (policies/policy.schema.json)`;
+policy (no credentials needed):
+  validate <policy.yml…>       check policy files; every error with file:line:col; exit 1 on any
+  schema                       print the policy JSON Schema (policies/policy.schema.json)
 
-/** The policy command line: the same parser as the server, no credentials. */
-async function main(argv: string[]): Promise<number> {
-  const [command, ...args] = argv;
-  switch (command) {
-    case "validate":
-      return validate(args);
-    case "schema":
+with the App's credentials (APP_ID, PRIVATE_KEY or PRIVATE_KEY_PATH; .env is read):
+  sweep [--org O] [--dry-run] [--json]   review the pending requests now
+  grants [--org O] [--revoke] [--json]   audit approved tokens against the policy
+
+pat-warden <command> --help for more.`;
+
+const COMMANDS: Record<string, { usage: string; run: (args: string[]) => Promise<number> }> = {
+  validate: { usage: VALIDATE_USAGE, run: validateCommand },
+  schema: {
+    usage: "usage: pat-warden schema",
+    run: async () => {
       process.stdout.write(`${JSON.stringify(policyJsonSchema(), null, 2)}\n`);
       return 0;
-    case undefined:
-    case "help":
-    case "--help":
-    case "-h":
-      console.log(USAGE);
-      return command === undefined ? 2 : 0;
-    default:
-      console.error(`unknown command "${command}"\n\n${USAGE}`);
-      return 2;
-  }
-}
+    },
+  },
+  sweep: { usage: SWEEP_USAGE, run: sweepCommand },
+  grants: { usage: GRANTS_USAGE, run: grantsCommand },
+};
 
-async function validate(files: string[]): Promise<number> {
-  if (files.length === 0) {
-    console.error("validate: give at least one policy file");
+/** The command line: the same parser, evaluator and GitHub code as the server. */
+async function main(argv: string[]): Promise<number> {
+  const [name, ...args] = argv;
+  if (name === undefined || name === "help" || name === "--help" || name === "-h") {
+    console.log(USAGE);
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    console.error(`unknown command "${name}"\n\n${USAGE}`);
     return 2;
   }
-  let failed = 0;
-  for (const file of files) {
-    let text: string;
-    try {
-      text = await readFile(file, "utf8");
-    } catch (error) {
-      console.error(`${file}: cannot read: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
-      failed++;
-      continue;
-    }
-    const result = parsePolicy(text, { source: file, revision: contentRevision(text) });
-    if (result.ok) {
-      console.log(`${file}: ok (${result.policy.rules.length} rules, ${result.policy.revision})`);
-    } else {
-      failed++;
-      for (const error of result.errors) console.error(formatPolicyError(error));
-    }
+  if (args.includes("--help") || args.includes("-h")) {
+    console.log(command.usage);
+    return 0;
   }
-  return failed === 0 ? 0 : 1;
+  try {
+    return await command.run(args);
+  } catch (error) {
+    if (error instanceof CliExit) {
+      console.error(`pat-warden ${name}: ${error.message}`);
+      return error.code;
+    }
+    if ((error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+      console.error(`${(error as Error).message}\n\n${command.usage}`);
+      return 2;
+    }
+    console.error(`pat-warden ${name} failed: ${(error as Error).message}`);
+    return 1;
+  }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+main(process.argv.slice(2)).then((code) => process.exit(code));

@@ -40,15 +40,19 @@ export function createProbot(config: Config, logger: Logger): Probot {
   });
 }
 
+export interface ServiceDeps {
+  logger: Logger;
+  policies: PolicySource;
+  audit?: AuditLog;
+  metrics?: Metrics;
+}
+
 /**
- * Assembles the service from checked configuration: one logger, one Probot, one fastify. Probot's own retry and
- * throttling are off: review calls are retried by the pipeline against the webhook's deadline, and Probot's
- * defaults would either wait past it (primary limits) or not retry at all (secondary limits).
+ * The parts webhooks and scheduled jobs share: one Probot, one pacer and one request ledger (they share GitHub's
+ * limits and must never both review a request), and the scheduler of sweeps and grants audits. The CLI uses this
+ * alone; the server adds the Probot app and the HTTP routes.
  */
-export async function createService(
-  config: Config,
-  deps: { logger: Logger; policies: PolicySource; audit?: AuditLog; metrics?: Metrics },
-): Promise<Service> {
+export function createJobs(config: Config, deps: ServiceDeps) {
   const metrics = deps.metrics ?? new Metrics();
   const probot = createProbot(config, deps.logger);
   const shared = {
@@ -56,18 +60,9 @@ export async function createService(
     audit: deps.audit ?? pinoAuditLog(deps.logger),
     metrics,
     mode: config.mode,
-    // One pacer and one ledger for webhooks and sweeps: they share GitHub's limits and must not both review.
     pacer: new Pacer({ minIntervalMs: config.reviewMinIntervalMs, concurrency: config.reviewConcurrency }),
     requests: new RequestLedger(),
   };
-  await probot.load(
-    patWardenApp({
-      ...shared,
-      reviewDeadlineMs: config.reviewDeadlineMs,
-      attemptTimeoutMs: config.attemptTimeoutMs,
-    }),
-    { cwd: process.cwd(), addHandler: () => undefined },
-  );
   const scheduler = new Scheduler({
     probot,
     logger: deps.logger,
@@ -82,6 +77,24 @@ export async function createService(
     sweepIntervalMs: config.sweepIntervalMs,
     grantsIntervalMs: config.grantsIntervalMs,
   });
+  return { probot, metrics, shared, scheduler };
+}
+
+/**
+ * Assembles the service from checked configuration: one logger, one Probot, one fastify. Probot's own retry and
+ * throttling are off: review calls are retried by the pipeline against the webhook's deadline, and Probot's
+ * defaults would either wait past it (primary limits) or not retry at all (secondary limits).
+ */
+export async function createService(config: Config, deps: ServiceDeps): Promise<Service> {
+  const { probot, metrics, shared, scheduler } = createJobs(config, deps);
+  await probot.load(
+    patWardenApp({
+      ...shared,
+      reviewDeadlineMs: config.reviewDeadlineMs,
+      attemptTimeoutMs: config.attemptTimeoutMs,
+    }),
+    { cwd: process.cwd(), addHandler: () => undefined },
+  );
   const server = await buildServer({
     probot,
     metrics,

@@ -1,0 +1,42 @@
+import { existsSync } from "node:fs";
+import { loadConfig, type Config } from "../config.js";
+import { createJobs } from "../create-service.js";
+import { createLogger } from "../logger.js";
+import { loadPolicyFile, staticPolicySource } from "../policy-source.js";
+import { setupHelp } from "../setup-help.js";
+
+/** Exit code for a configuration problem (sysexits EX_CONFIG). */
+export const EX_CONFIG = 78;
+
+export class CliExit extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * What `sweep` and `grants` need to talk to GitHub as the App: the server's configuration (environment and
+ * `.env`), its policy, and its jobs. Logs and audit records go to stderr, so stdout holds only the summary.
+ */
+export async function appContext(overrides: Partial<Config> = {}) {
+  if (existsSync(".env")) process.loadEnvFile(".env");
+  // The CLI receives no webhooks: the secret is not needed here.
+  const loaded = loadConfig({ WEBHOOK_SECRET: "not-used-by-the-cli", ...process.env });
+  if (!loaded.ok) {
+    const help = loaded.missingCredentials ? `\n\n${setupHelp()}` : "";
+    throw new CliExit(EX_CONFIG, `cannot run:\n${loaded.problems.map((p) => `  - ${p}`).join("\n")}${help}`);
+  }
+  const config = { ...loaded.config, ...overrides };
+  const logger = createLogger({
+    level: config.logLevel,
+    format: config.logFormat,
+    destination: process.stderr,
+  });
+  const policy = await loadPolicyFile(config.policyPath);
+  if (!policy.ok)
+    throw new CliExit(EX_CONFIG, `the policy is invalid:\n${policy.errors.map((e) => `  ${e}`).join("\n")}`);
+  return { config, jobs: createJobs(config, { logger, policies: staticPolicySource(policy) }) };
+}
