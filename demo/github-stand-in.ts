@@ -70,7 +70,7 @@ type Reply = { status: number; body?: unknown; headers?: Record<string, string> 
 type StoredRequest = { request: PatRequest; pending: boolean };
 
 /** Thrown by handlers to answer with a GitHub-shaped error body. */
-class HttpError extends Error {
+export class HttpError extends Error {
   readonly status: number;
   readonly extra: Record<string, unknown>;
   constructor(status: number, message: string, extra: Record<string, unknown> = {}) {
@@ -91,14 +91,19 @@ const notFound = () => new HttpError(404, "Not Found");
 const validationFailed = (resource: string, field: string) =>
   new HttpError(422, "Validation Failed", { errors: [{ resource, field, code: "invalid" }] });
 
-interface Ctx {
+export interface Ctx {
   org: string;
   /** The numeric path parameter: installation id, request id or pat_id, depending on the route. */
   id: number;
   path: string;
   query: URLSearchParams;
   body: Record<string, unknown>;
+  /** Every named group of the route's pattern, decoded. */
+  groups: Record<string, string>;
+  headers: IncomingHttpHeaders;
 }
+
+export type { Reply };
 
 interface Route {
   method: "GET" | "POST";
@@ -205,6 +210,15 @@ export class GitHubStandIn {
   /** The next requests matching get these answers, one each, in order; then normal behaviour resumes. */
   inject(match: FaultMatch, faults: Fault[]): void {
     this.injections.push({ match, faults: [...faults] });
+  }
+
+  /**
+   * Serves another route (the repository half in stand-in-repos.ts, or a test's own). `path` is a regular
+   * expression source matched against the path under /api/v3; a group named `org` names the organization whose
+   * installation token is required.
+   */
+  addRoute(method: Route["method"], path: string, auth: Route["auth"], handle: (ctx: Ctx) => Reply): void {
+    this.routes.push({ method, pattern: new RegExp(`^${path}$`), auth, handle });
   }
 
   reset(): void {
@@ -317,7 +331,11 @@ export class GitHubStandIn {
       const org = decodeURIComponent(found.groups?.org ?? "");
       if (found.route.auth === "app") this.authenticateApp(headers.authorization);
       else this.authenticateInstallation(headers.authorization, org);
-      const ctx = { org, id: Number(found.groups?.id), path: call.path, query, body: parseBody(rawBody) };
+      const groups = Object.fromEntries(
+        Object.entries(found.groups ?? {}).map(([name, value]) => [name, decodeURIComponent(value ?? "")]),
+      );
+      const body = parseBody(rawBody);
+      const ctx = { org, id: Number(found.groups?.id), path: call.path, query, body, groups, headers };
       return found.route.handle(ctx);
     } catch (err) {
       if (err instanceof HttpError) return err.reply();

@@ -9,6 +9,7 @@ import type { PolicySource } from "./policy-source.js";
 import { buildServer } from "./server.js";
 import { Pacer } from "./github/pacer.js";
 import { RequestLedger } from "./request-ledger.js";
+import { FactCache } from "./github/requester-facts.js";
 import { Scheduler } from "./scheduler.js";
 
 /**
@@ -62,6 +63,7 @@ export function createJobs(config: Config, deps: ServiceDeps) {
     mode: config.mode,
     pacer: new Pacer({ minIntervalMs: config.reviewMinIntervalMs, concurrency: config.reviewConcurrency }),
     requests: new RequestLedger(),
+    facts: new FactCache(),
   };
   const scheduler = new Scheduler({
     probot,

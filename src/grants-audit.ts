@@ -11,6 +11,7 @@ import type { Metrics } from "./metrics.js";
 import { evaluate, type Decision } from "./policy/evaluate.js";
 import { EMPTY_PERMISSIONS, type TokenRequest } from "./policy/request.js";
 import type { PolicySource } from "./policy-source.js";
+import { enrichRequest, type FactCache } from "./github/requester-facts.js";
 
 type Octokit = InstanceType<typeof ProbotOctokit>;
 
@@ -19,6 +20,7 @@ export interface GrantsAuditOptions {
   audit: AuditLog;
   metrics: Metrics;
   pacer: Pacer;
+  facts: FactCache;
   logger: Logger;
   /** Revoke non-compliant grants. Off by default: the audit only reports what it would revoke. */
   revoke: boolean;
@@ -90,7 +92,7 @@ export async function auditGrants(
     return summary;
   };
 
-  const state = await options.policies.forOrg(target.org);
+  const state = await options.policies.forOrg(target.org, { octokit: target.octokit });
   if (!state.ok) return done(`no valid policy (${state.source}): ${state.errors.join("; ")}`);
   summary.policy_revision = state.policy.revision;
 
@@ -121,7 +123,11 @@ export async function auditGrants(
         );
       }
     }
-    const request = tokenRequestFromGrant(grant, repositories);
+    const request = await enrichRequest(tokenRequestFromGrant(grant, repositories), state.policy, {
+      octokit: target.octokit,
+      org: target.org,
+      cache: options.facts,
+    });
     const decision = evaluate(state.policy, request);
     const key = `${target.org.toLowerCase()}#${grant.id}`;
     if (decision.outcome === "approve") {

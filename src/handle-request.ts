@@ -9,6 +9,7 @@ import type { TokenRequest } from "./policy/request.js";
 import type { PolicySource } from "./policy-source.js";
 import type { Pacer } from "./github/pacer.js";
 import type { RequestLedger } from "./request-ledger.js";
+import { enrichRequest, type FactCache } from "./github/requester-facts.js";
 
 export interface PipelineOptions {
   policies: PolicySource;
@@ -16,6 +17,8 @@ export interface PipelineOptions {
   pacer: Pacer;
   /** Shared with sweeps: a request is reviewed once. */
   requests: RequestLedger;
+  /** What GitHub said about requesters (team memberships, justifications), cached briefly. */
+  facts: FactCache;
   audit: AuditLog;
   metrics: Metrics;
   mode: Mode;
@@ -54,11 +57,13 @@ export async function handleCreated(options: PipelineOptions, event: CreatedEven
   let unexpected: unknown = null;
   try {
     request = tokenRequestFromWebhook(event.request);
-    const state = await options.policies.forOrg(event.org);
+    const access = event.installationId !== null ? { octokit: event.octokit } : undefined;
+    const state = await options.policies.forOrg(event.org, access);
     if (!state.ok) {
       const message = `no valid policy for ${event.org} (${state.source}); the request stays pending: ${state.errors.join("; ")}`;
       error = { kind: "policy", message };
     } else {
+      if (access) request = await enrichRequest(request, state.policy, { ...access, org: event.org, cache: options.facts });
       decision = evaluate(state.policy, request);
       if (options.mode === "enforce" && (decision.outcome === "approve" || decision.outcome === "deny")) {
         review = await callReview(options, event, request, decision, now);

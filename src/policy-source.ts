@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
+import type { ProbotOctokit } from "probot";
 import type { CompiledPolicy } from "./policy/compile.js";
 import { formatPolicyError, parsePolicy } from "./policy/parse.js";
 
@@ -7,11 +8,19 @@ import { formatPolicyError, parsePolicy } from "./policy/parse.js";
 export type PolicyState =
   { ok: true; policy: CompiledPolicy } | { ok: false; source: string; errors: readonly string[] };
 
+/** How a source may read an org's repository: its installation's Octokit. */
+export interface OrgAccess {
+  octokit: InstanceType<typeof ProbotOctokit>;
+}
+
 /** Gives the policy for an org. The bundled-file source gives every org the same policy. */
 export interface PolicySource {
-  forOrg(org: string): Promise<PolicyState>;
+  /** The policy `org` is judged by now. `access` lets a source read the org's repository. */
+  forOrg(org: string, access?: OrgAccess): Promise<PolicyState>;
   /** For readiness and metrics: the state of every policy this source holds. */
   states(): readonly PolicyState[];
+  /** False when the source cannot judge anything (its bundled policy is invalid): the process is not ready. */
+  ready(): boolean;
 }
 
 /** `sha256:` and the first 12 hex digits of the text: names the exact policy text a decision was judged by. */
@@ -40,5 +49,6 @@ export function staticPolicySource(state: PolicyState): PolicySource {
   return {
     forOrg: async () => state,
     states: () => [state],
+    ready: () => state.ok,
   };
 }

@@ -45,7 +45,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
           }
         : { source: state.source, valid: false, errors: state.errors },
     );
-    const ready = policies.every((policy) => policy.valid);
+    const ready = options.policies.ready();
     return reply.code(ready ? 200 : 503).send({ status: ready ? "ready" : "not_ready", policies });
   });
 

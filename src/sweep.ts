@@ -19,6 +19,7 @@ import { evaluate, type Decision } from "./policy/evaluate.js";
 import type { TokenRequest } from "./policy/request.js";
 import type { PolicySource } from "./policy-source.js";
 import type { RequestLedger } from "./request-ledger.js";
+import { enrichRequest, type FactCache } from "./github/requester-facts.js";
 
 type Octokit = InstanceType<typeof ProbotOctokit>;
 
@@ -29,6 +30,7 @@ export interface SweepOptions {
   mode: Mode;
   pacer: Pacer;
   requests: RequestLedger;
+  facts: FactCache;
   logger: Logger;
   /** Each GitHub call of a sweep is retried for up to this long. */
   callBudgetMs?: number;
@@ -94,7 +96,7 @@ export async function sweepOrg(
     attemptTimeoutMs: 15_000,
     now,
   });
-  const state = await options.policies.forOrg(target.org);
+  const state = await options.policies.forOrg(target.org, { octokit: target.octokit });
   if (!state.ok) {
     options.metrics.sweeps.inc({ result: "policy_invalid" });
     return finish(options, summary, started, `no valid policy (${state.source}): ${state.errors.join("; ")}`);
@@ -167,7 +169,8 @@ async function judge(
     }
   }
   try {
-    const request = tokenRequestFromListItem(item, repositories);
+    const listed = tokenRequestFromListItem(item, repositories);
+    const request = await enrichRequest(listed, policy, { octokit: target.octokit, org: target.org, cache: options.facts });
     return { item, request, decision: evaluate(policy, request), error: null, review: null, batch: null };
   } catch (error) {
     return {

@@ -5,6 +5,7 @@ import { sampleGrant } from "../demo/samples.js";
 import type { GrantRecord } from "../src/audit/grant-record.js";
 import { auditGrants } from "../src/grants-audit.js";
 import { Pacer } from "../src/github/pacer.js";
+import { FactCache } from "../src/github/requester-facts.js";
 import { createLogger } from "../src/logger.js";
 import { staticPolicySource } from "../src/policy-source.js";
 import { TEST_PRIVATE_KEY } from "./support/keys.js";
@@ -132,6 +133,7 @@ describe("grants audit", () => {
       audit: service.audit,
       metrics: service.metrics,
       pacer: new Pacer({ minIntervalMs: 0 }),
+      facts: new FactCache(),
       logger: createLogger({ level: "silent", format: "json" }),
       revoke: true,
       graceMs: 24 * 3600_000,

@@ -97,5 +97,7 @@ export function tokenRequestFromListItem(
     repositoryCount: item.repository_selection === "subset" ? (repositories?.length ?? null) : null,
     createdAt: item.created_at,
     expiresAt: item.token_expires_at,
+    // The list carries the requester's written justification; the webhook does not.
+    justification: item.reason ?? null,
   };
 }

@@ -5,6 +5,7 @@ import { compilePermissionCeiling, compilePermissionsAny } from "./conditions/pe
 import { compileRepositories } from "./conditions/repositories.js";
 import { compileRequester } from "./conditions/requester.js";
 import { compileTokenName } from "./conditions/token-name.js";
+import { compileJustification } from "./conditions/justification.js";
 import type { ConditionsDocument, Outcome, RuleDocument } from "./schema.js";
 import { conditionsSchema, OTHERWISE } from "./schema.js";
 
@@ -38,6 +39,10 @@ export interface CompiledPolicy extends PolicyOrigin {
    * repositories of `subset` requests only when this is true.
    */
   readonly needsRepositoryList: boolean;
+  /** Teams some rule names (as written); the adapter asks GitHub about these only. */
+  readonly teams: readonly string[];
+  /** Some rule reads the requester's justification, which the webhook lacks: fetch it only then. */
+  readonly readsJustification: boolean;
   readonly noMatchMessage: string | undefined;
   readonly rules: readonly CompiledRule[];
 }
@@ -75,6 +80,7 @@ type Compilers = {
 const COMPILERS: Compilers = {
   requester: compileRequester,
   token_name: compileTokenName,
+  justification: compileJustification,
   permissions: (spec) => compilePermissionCeiling(spec, "result"),
   permissions_any: compilePermissionsAny,
   added_permissions: (spec) => compilePermissionCeiling(spec, "added"),
@@ -113,4 +119,15 @@ export function readsRepositoryList(rules: readonly RuleDocument[]): boolean {
       (c) => c?.repositories?.names !== undefined || c?.repositories?.max_count !== undefined,
     ),
   );
+}
+
+/** Every team named by a `requester.teams` condition. */
+export function referencedTeams(rules: readonly RuleDocument[]): string[] {
+  const teams = rules.flatMap((rule) => [rule.match, rule.require].flatMap((c) => c?.requester?.teams ?? []));
+  return [...new Set(teams)];
+}
+
+/** Whether any rule reads the justification. */
+export function readsJustification(rules: readonly RuleDocument[]): boolean {
+  return rules.some((rule) => [rule.match, rule.require].some((c) => c?.justification !== undefined));
 }

@@ -4,7 +4,9 @@ import type { Condition } from "./check.js";
 import {
   buildRule,
   compileConditions,
+  readsJustification,
   readsRepositoryList,
+  referencedTeams,
   type CompiledPolicy,
   type CompiledRule,
   type ConditionCompileError,
@@ -139,6 +141,8 @@ export function parsePolicy(text: string, origin: PolicyOrigin): ParseResult {
       revision: origin.revision,
       noMatch: parsed.data.no_match ?? "review",
       needsRepositoryList: readsRepositoryList(parsed.data.rules),
+      teams: referencedTeams(parsed.data.rules),
+      readsJustification: readsJustification(parsed.data.rules),
       noMatchMessage: parsed.data.no_match_message,
       rules: Object.freeze(rules),
     }),

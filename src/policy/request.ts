@@ -26,6 +26,16 @@ export interface TokenRequest {
   createdAt: string;
   /** ISO 8601, or null: the token never expires. */
   expiresAt: string | null;
+  /**
+   * The requester's written justification (GitHub's `reason`): null when none was given, undefined when unknown
+   * (the webhook does not carry it; it is fetched only when a rule reads it).
+   */
+  justification?: string | null;
+  /**
+   * The teams named in the policy that the requester is an active member of, lowercased `org/team-slug`;
+   * undefined when unknown (not fetched, or GitHub could not say).
+   */
+  teams?: readonly string[];
 }
 
 export const EMPTY_PERMISSIONS: PermissionSet = Object.freeze({

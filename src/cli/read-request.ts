@@ -1,0 +1,148 @@
+import { readFile } from "node:fs/promises";
+import { z } from "zod";
+import type { PendingRequestItem } from "../github/pending-requests.js";
+import { PayloadError, tokenRequestFromListItem, tokenRequestFromWebhook } from "../github/token-request.js";
+import type { TokenRequest } from "../policy/request.js";
+
+/**
+ * Reads a token request the way the server receives one, in any of three shapes: a whole webhook payload
+ * (`{action, personal_access_token_request, …}`), just its `personal_access_token_request` object, or an item of
+ * the pending-requests REST list (`permissions` and `reason` instead of `permissions_result`), which the sweep
+ * reads. The webhook shapes go through the server's own normaliser; list items through the sweep's.
+ */
+
+export type RequestShape = "webhook payload" | "personal_access_token_request object" | "pending-requests list item";
+
+/** Why a request could not be read or normalised: each problem names the field. */
+export class RequestReadError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(problems.join("; "));
+    this.name = "RequestReadError";
+  }
+}
+
+export interface ReadRequest {
+  readonly shape: RequestShape;
+  readonly request: TokenRequest;
+  /** Something the reader chose, e.g. which item of a list. */
+  readonly note?: string;
+}
+
+/** Tells the three shapes apart by the key only that shape has; null when none is there. */
+export function detectShape(data: unknown): RequestShape | null {
+  if (!isRecord(data)) return null;
+  if ("personal_access_token_request" in data) return "webhook payload";
+  if ("permissions_result" in data) return "personal_access_token_request object";
+  if ("permissions" in data) return "pending-requests list item";
+  return null;
+}
+
+/** Normalises parsed JSON (or YAML) in any of the three shapes. Throws RequestReadError naming what is missing. */
+export function normaliseRequest(data: unknown): ReadRequest {
+  const shape = detectShape(data);
+  switch (shape) {
+    case null:
+      throw new RequestReadError([
+        isRecord(data)
+          ? "cannot tell what kind of request this is: expected a webhook payload (with personal_access_token_request), " +
+            "a personal_access_token_request object (with permissions_result), or an item of the pending-requests " +
+            `list (with permissions); found the keys ${Object.keys(data).join(", ") || "(none)"}`
+          : `expected a JSON object, found ${Array.isArray(data) ? "a list" : data === null ? "null" : typeof data}`,
+      ]);
+    case "webhook payload":
+      return { shape, request: fromWebhook((data as Record<string, unknown>).personal_access_token_request) };
+    case "personal_access_token_request object":
+      return { shape, request: fromWebhook(data) };
+    case "pending-requests list item":
+      return { shape, request: fromListItem(data) };
+  }
+}
+
+/**
+ * Reads a JSON file holding a request. A whole list (the REST response) is read as its first item, and the
+ * choice is reported in `note`. Throws RequestReadError.
+ */
+export async function readRequestFile(path: string): Promise<ReadRequest> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    throw new RequestReadError([`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`]);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    throw new RequestReadError([`${path} is not JSON: ${(error as Error).message}`]);
+  }
+  if (Array.isArray(data)) {
+    if (data.length === 0) throw new RequestReadError([`${path} is an empty list: there is no request to read`]);
+    const read = normaliseRequest(data[0]);
+    const note =
+      data.length === 1 ? "the file is a list of 1 request" : `the file is a list of ${data.length} requests; read the first`;
+    return { ...read, note };
+  }
+  return normaliseRequest(data);
+}
+
+function fromWebhook(raw: unknown): TokenRequest {
+  try {
+    return tokenRequestFromWebhook(raw);
+  } catch (error) {
+    if (error instanceof PayloadError) throw new RequestReadError(error.problems);
+    throw error;
+  }
+}
+
+const date = z.string().refine((value) => !Number.isNaN(Date.parse(value)), "is not a date");
+const permissionMap = z.record(z.string(), z.string());
+
+// What the sweep relies on in an item of GET /orgs/{org}/personal-access-token-requests. `repositories` is not
+// in GitHub's item: the sweep fetches it from …/{id}/repositories; a file may carry that answer here.
+const listItem = z.object({
+  id: z.number().int().positive(),
+  reason: z.string().nullish(),
+  owner: z.object({ login: z.string().min(1) }),
+  repository_selection: z.enum(["none", "all", "subset"]),
+  permissions: z.object({
+    organization: permissionMap.optional(),
+    repository: permissionMap.optional(),
+    other: permissionMap.optional(),
+  }),
+  created_at: date,
+  token_id: z.number().int().nullish(),
+  token_name: z.string().nullish(),
+  token_expires_at: date.nullable(),
+  repositories: z.array(z.object({ name: z.string() })).nullish(),
+});
+
+function fromListItem(raw: unknown): TokenRequest {
+  const parsed = listItem.safeParse(raw);
+  if (!parsed.success) {
+    throw new RequestReadError(
+      parsed.error.issues.map((issue) => {
+        const where = ["item", ...issue.path].join(".");
+        const missing = valueAt(raw, issue.path as (string | number)[]) === undefined;
+        return `${where} ${missing ? "is missing" : issue.message}`;
+      }),
+    );
+  }
+  const { repositories, ...item } = parsed.data;
+  return tokenRequestFromListItem(
+    item as unknown as PendingRequestItem,
+    repositories ? repositories.map((repo) => repo.name) : null,
+  );
+}
+
+function valueAt(data: unknown, path: readonly (string | number)[]): unknown {
+  let value = data;
+  for (const part of path) {
+    if (!isRecord(value) && !Array.isArray(value)) return undefined;
+    value = (value as Record<string | number, unknown>)[part];
+  }
+  return value;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}

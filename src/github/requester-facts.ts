@@ -1,0 +1,98 @@
+import type { ProbotOctokit } from "probot";
+import { teamKey } from "../policy/conditions/requester.js";
+import type { CompiledPolicy } from "../policy/compile.js";
+import type { TokenRequest } from "../policy/request.js";
+
+type Octokit = InstanceType<typeof ProbotOctokit>;
+
+/** Answers GitHub gave about requesters, kept a few minutes so a burst of requests costs one call per fact. */
+export class FactCache {
+  readonly #entries = new Map<string, { value: unknown; at: number }>();
+
+  constructor(
+    private readonly ttlMs = 5 * 60_000,
+    private readonly maxEntries = 10_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async get<T>(key: string, load: () => Promise<T>): Promise<T> {
+    const hit = this.#entries.get(key);
+    if (hit && this.now() - hit.at < this.ttlMs) return hit.value as T;
+    const value = await load();
+    this.#entries.set(key, { value, at: this.now() });
+    while (this.#entries.size > this.maxEntries) this.#entries.delete(this.#entries.keys().next().value!);
+    return value;
+  }
+}
+
+/**
+ * Adds what the policy needs and the request lacks, asking GitHub only for what some rule reads: team
+ * memberships (`requester.teams`) and the justification (`justification`; the webhook does not carry it). What
+ * GitHub cannot tell stays undefined, which the policy treats as unknown (never a reason to deny).
+ */
+export async function enrichRequest(
+  request: TokenRequest,
+  policy: CompiledPolicy,
+  github: { octokit: Octokit; org: string; cache: FactCache },
+): Promise<TokenRequest> {
+  const [teams, justification] = await Promise.all([
+    policy.teams.length > 0 ? teamMemberships(github, request.requester, policy.teams) : undefined,
+    policy.readsJustification && request.justification === undefined && request.tokenId !== null
+      ? requestJustification(github, request.tokenId, request.id)
+      : request.justification,
+  ]);
+  return { ...request, ...(teams !== undefined ? { teams } : {}), ...(justification !== undefined ? { justification } : {}) };
+}
+
+/** `GET /orgs/{org}/teams/{team_slug}/memberships/{username}` for each named team of this org. */
+async function teamMemberships(
+  github: { octokit: Octokit; org: string; cache: FactCache },
+  login: string,
+  teams: readonly string[],
+): Promise<string[] | undefined> {
+  const member: string[] = [];
+  for (const team of teams) {
+    const key = teamKey(team, github.org);
+    const [teamOrg, slug] = key.split("/") as [string, string];
+    // The App sees only the organization it is installed on: a team of another org never matches.
+    if (teamOrg !== github.org.toLowerCase()) continue;
+    const state = await github.cache.get(`team:${key}:${login.toLowerCase()}`, async () => {
+      try {
+        const { data } = await github.octokit.rest.teams.getMembershipForUserInOrg({
+          org: github.org,
+          team_slug: slug,
+          username: login,
+        });
+        return data.state;
+      } catch (error) {
+        return (error as { status?: number }).status === 404 ? "none" : "unknown";
+      }
+    });
+    if (state === "unknown") return undefined;
+    if (state === "active") member.push(key);
+  }
+  return member;
+}
+
+/**
+ * The justification from `GET /orgs/{org}/personal-access-token-requests?token_id[]=…` (the array form is
+ * written by hand: Octokit would join the values with commas). Undefined when the request is not listed.
+ */
+async function requestJustification(
+  github: { octokit: Octokit; org: string; cache: FactCache },
+  tokenId: number,
+  requestId: number,
+): Promise<string | null | undefined> {
+  return github.cache.get(`justification:${github.org}:${requestId}`, async () => {
+    try {
+      const { data } = await github.octokit.request(
+        `GET /orgs/{org}/personal-access-token-requests?token_id[]=${encodeURIComponent(String(tokenId))}`,
+        { org: github.org },
+      );
+      const item = (data as { id: number; reason: string | null }[]).find((entry) => entry.id === requestId);
+      return item ? item.reason : undefined;
+    } catch {
+      return undefined;
+    }
+  });
+}

@@ -1,0 +1,169 @@
+import type { Logger } from "pino";
+import { formatPolicyError, parsePolicy } from "./policy/parse.js";
+import type { OrgAccess, PolicySource, PolicyState } from "./policy-source.js";
+
+export interface OrgPolicyOptions {
+  /** The repository of each org holding the policy (default `.github`). */
+  repo: string;
+  /** The file's path in it (default `.github/pat-warden.yml`). */
+  path: string;
+  /** The policy of an org without a policy file; null when every org must have its own (it then fails closed). */
+  fallback: PolicyState | null;
+  /** A cached policy is re-validated (a conditional GET, free when unchanged) when older than this. */
+  refreshMs: number;
+  /** A policy that cannot be re-read (GitHub down) is used this long after it was last confirmed, then not. */
+  maxStaleMs?: number;
+  logger: Logger;
+  now?: () => number;
+}
+
+interface Entry {
+  state: PolicyState;
+  /** How the state came about: the org's file, the fallback (no file), or an error reading it. */
+  origin: "org" | "fallback" | "error";
+  etag: string | null;
+  checkedAt: number;
+  confirmedAt: number;
+}
+
+/** Loading one org's policy, shared by concurrent callers so a burst of webhooks costs one read. */
+type Loading = Promise<Entry>;
+
+/**
+ * Each organization's policy, read from a file in a repository of that org, from its default branch only (a
+ * pull request can never loosen the policy that judges it). Cached per org, re-validated with ETags, reloaded
+ * at once when `invalidate` is called (a push to the default branch). An invalid policy fails closed for that org
+ * only: its requests stay pending and the errors are logged with file:line:col.
+ */
+export class OrgPolicySource implements PolicySource {
+  readonly #entries = new Map<string, Entry>();
+  readonly #loading = new Map<string, Loading>();
+  readonly #now: () => number;
+
+  constructor(private readonly options: OrgPolicyOptions) {
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** `github:<org>/<repo>/<path>`, as decision records name it. */
+  sourceOf(org: string): string {
+    return `github:${org}/${this.options.repo}/${this.options.path}`;
+  }
+
+  async forOrg(org: string, access?: OrgAccess): Promise<PolicyState> {
+    const key = org.toLowerCase();
+    const cached = this.#entries.get(key);
+    if (cached && (!access || this.#now() - cached.checkedAt < this.options.refreshMs)) return cached.state;
+    if (!access) return this.options.fallback ?? this.#missing(org);
+    let loading = this.#loading.get(key);
+    if (!loading) {
+      loading = this.#load(org, access, cached).finally(() => this.#loading.delete(key));
+      this.#loading.set(key, loading);
+    }
+    return (await loading).state;
+  }
+
+  /** Forget the cached ETag so the next read fetches the file (after a push to the policy repo). */
+  invalidate(org: string): void {
+    const entry = this.#entries.get(org.toLowerCase());
+    if (entry) this.#entries.set(org.toLowerCase(), { ...entry, checkedAt: 0, etag: null });
+  }
+
+  states(): readonly PolicyState[] {
+    const states = [...this.#entries.values()].map((entry) => entry.state);
+    return this.options.fallback ? [this.options.fallback, ...states] : states;
+  }
+
+  /** Per-org policy errors do not make the process unready: other orgs are still judged. */
+  ready(): boolean {
+    return this.options.fallback === null || this.options.fallback.ok;
+  }
+
+  async #load(org: string, access: OrgAccess, cached: Entry | undefined): Promise<Entry> {
+    const now = this.#now();
+    const source = this.sourceOf(org);
+    let entry: Entry;
+    try {
+      const file = await this.#read(org, access, cached?.etag ?? null);
+      if (file === "unchanged") {
+        entry = { ...cached!, checkedAt: now, confirmedAt: now };
+      } else if (file === "missing") {
+        entry = { state: this.options.fallback ?? this.#missing(org), origin: "fallback", etag: null, checkedAt: now, confirmedAt: now };
+      } else {
+        const revision = await this.#revision(org, access);
+        const parsed = parsePolicy(file.text, { source, revision });
+        const state: PolicyState = parsed.ok ? parsed : { ok: false, source, errors: parsed.errors.map(formatPolicyError) };
+        entry = { state, origin: "org", etag: file.etag, checkedAt: now, confirmedAt: now };
+      }
+    } catch (error) {
+      const reason = `cannot read ${source}: ${(error as Error).message}`;
+      const staleFor = now - (cached?.confirmedAt ?? 0);
+      // GitHub briefly unreachable: keep judging by the policy last confirmed, for a while. Never forever.
+      if (cached?.state.ok && staleFor < (this.options.maxStaleMs ?? 3600_000)) {
+        this.options.logger.warn({ org, policy_source: source, err: error }, "policy not re-validated; using the last one read");
+        return cached;
+      }
+      entry = { state: { ok: false, source, errors: [reason] }, origin: "error", etag: null, checkedAt: now, confirmedAt: now };
+    }
+    this.#report(org, cached, entry);
+    this.#entries.set(org.toLowerCase(), entry);
+    return entry;
+  }
+
+  /** The file on the default branch, unless it still has `etag` (304: costs no rate limit). */
+  async #read(
+    org: string,
+    access: OrgAccess,
+    etag: string | null,
+  ): Promise<{ text: string; etag: string | null } | "unchanged" | "missing"> {
+    try {
+      const response = await access.octokit.rest.repos.getContent({
+        owner: org,
+        repo: this.options.repo,
+        path: this.options.path,
+        ...(etag ? { headers: { "if-none-match": etag } } : {}),
+      });
+      const data = response.data as { type?: string; content?: string; encoding?: string };
+      if (data.type !== "file" || typeof data.content !== "string") throw new Error(`${this.options.path} is not a file`);
+      const text = Buffer.from(data.content, (data.encoding as BufferEncoding) ?? "base64").toString("utf8");
+      return { text, etag: response.headers.etag ?? null };
+    } catch (error) {
+      const status = (error as { status?: number }).status;
+      if (status === 304) return "unchanged";
+      if (status === 404) return "missing";
+      throw error;
+    }
+  }
+
+  /** The commit that last changed the file on the default branch: the revision decisions name. */
+  async #revision(org: string, access: OrgAccess): Promise<string> {
+    const { data } = await access.octokit.rest.repos.listCommits({
+      owner: org,
+      repo: this.options.repo,
+      path: this.options.path,
+      per_page: 1,
+    });
+    return data[0]?.sha ?? "unknown";
+  }
+
+  #missing(org: string): PolicyState {
+    const source = this.sourceOf(org);
+    return { ok: false, source, errors: [`${source}: no policy file, and POLICY_REQUIRED is true`] };
+  }
+
+  /** One log line whenever an org's policy changes, with every error when it is invalid. */
+  #report(org: string, before: Entry | undefined, after: Entry): void {
+    const revision = (entry: Entry | undefined) => (entry?.state.ok ? entry.state.policy.revision : null);
+    if (before && before.origin === after.origin && revision(before) === revision(after) && before.state.ok === after.state.ok) return;
+    const fields = {
+      event: "policy_loaded",
+      org,
+      policy_source: after.state.ok ? after.state.policy.source : after.state.source,
+      policy_revision: revision(after),
+      previous_revision: revision(before),
+      origin: after.origin,
+      valid: after.state.ok,
+    };
+    if (after.state.ok) this.options.logger.info(fields, `policy for ${org} loaded`);
+    else this.options.logger.error({ ...fields, errors: after.state.errors }, `policy for ${org} is invalid; its requests stay pending`);
+  }
+}

@@ -1,0 +1,36 @@
+import type { Condition } from "../check.js";
+import { ConditionSpecError } from "../check.js";
+
+/**
+ * The requester's justification contains a match of a regular expression (not anchored: "a ticket reference
+ * somewhere in the text"). No justification fails; an unknown one (GitHub could not be asked) fails as unknown.
+ */
+export function compileJustification(pattern: string): Condition {
+  let regex: RegExp;
+  try {
+    regex = new RegExp(pattern, "u");
+  } catch (error) {
+    const reason = (error as Error).message.replace(/^.*: /, "");
+    throw new ConditionSpecError([{ path: [], message: `invalid regular expression ${JSON.stringify(pattern)}: ${reason}` }]);
+  }
+  const accepted = `a justification matching /${pattern}/ is required`;
+  return {
+    key: "justification",
+    test(request) {
+      if (request.justification === undefined) {
+        return [{ condition: "justification", ok: false, unknown: true, text: `the justification is unknown; ${accepted}` }];
+      }
+      if (request.justification === null || request.justification.trim() === "") {
+        return [{ condition: "justification", ok: false, text: `no justification was given; ${accepted}` }];
+      }
+      const ok = regex.test(request.justification);
+      return [
+        {
+          condition: "justification",
+          ok,
+          text: ok ? `the justification matches /${pattern}/` : `the justification does not match /${pattern}/; ${accepted}`,
+        },
+      ];
+    },
+  };
+}
