@@ -15,7 +15,13 @@ export interface CheckRun {
     title: string;
     summary: string;
     text?: string;
-    annotations?: { path: string; start_line: number; end_line: number; annotation_level: string; message: string }[];
+    annotations?: {
+      path: string;
+      start_line: number;
+      end_line: number;
+      annotation_level: string;
+      message: string;
+    }[];
   };
 }
 
@@ -39,10 +45,18 @@ export class StandInRepos {
 
   constructor(standIn: GitHubStandIn) {
     standIn.addRoute("GET", `/repos/${owner}/${repo}`, "installation", (ctx) => this.getRepo(ctx));
-    standIn.addRoute("GET", `/repos/${owner}/${repo}/contents/(?<path>.+)`, "installation", (ctx) => this.getContents(ctx));
-    standIn.addRoute("GET", `/repos/${owner}/${repo}/commits`, "installation", (ctx) => this.listCommits(ctx));
-    standIn.addRoute("GET", `/repos/${owner}/${repo}/pulls/(?<id>\\d+)/files`, "installation", (ctx) => this.pullFiles(ctx));
-    standIn.addRoute("POST", `/repos/${owner}/${repo}/check-runs`, "installation", (ctx) => this.createCheckRun(ctx));
+    standIn.addRoute("GET", `/repos/${owner}/${repo}/contents/(?<path>.+)`, "installation", (ctx) =>
+      this.getContents(ctx),
+    );
+    standIn.addRoute("GET", `/repos/${owner}/${repo}/commits`, "installation", (ctx) =>
+      this.listCommits(ctx),
+    );
+    standIn.addRoute("GET", `/repos/${owner}/${repo}/pulls/(?<id>\\d+)/files`, "installation", (ctx) =>
+      this.pullFiles(ctx),
+    );
+    standIn.addRoute("POST", `/repos/${owner}/${repo}/check-runs`, "installation", (ctx) =>
+      this.createCheckRun(ctx),
+    );
     standIn.addRoute(
       "GET",
       `/orgs/${owner}/teams/(?<team>[^/]+)/memberships/(?<user>[^/]+)`,
@@ -100,7 +114,11 @@ export class StandInRepos {
     const stored = this.existing(ctx);
     return {
       status: 200,
-      body: { name: ctx.groups.repo, full_name: `${ctx.org}/${ctx.groups.repo}`, default_branch: stored.defaultBranch },
+      body: {
+        name: ctx.groups.repo,
+        full_name: `${ctx.org}/${ctx.groups.repo}`,
+        default_branch: stored.defaultBranch,
+      },
     };
   }
 
@@ -138,7 +156,13 @@ export class StandInRepos {
       return stored.trees.get(sha)?.get(path) !== before;
     });
     const perPage = Number(ctx.query.get("per_page") ?? 30);
-    return { status: 200, body: touching.reverse().slice(0, perPage).map((sha) => ({ sha })) };
+    return {
+      status: 200,
+      body: touching
+        .reverse()
+        .slice(0, perPage)
+        .map((sha) => ({ sha })),
+    };
   }
 
   private pullFiles(ctx: Ctx): Reply {

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 import { CliExit } from "./cli/app-context.js";
+import { EXPLAIN_USAGE, explainCommand } from "./cli/explain-command.js";
 import { GRANTS_USAGE, grantsCommand } from "./cli/grants-command.js";
 import { SWEEP_USAGE, sweepCommand } from "./cli/sweep-command.js";
+import { TEST_USAGE, testCommand } from "./cli/test-command.js";
 import { VALIDATE_USAGE, validateCommand } from "./cli/validate-command.js";
 import { policyJsonSchema } from "./policy/schema.js";
 
@@ -10,6 +12,8 @@ const USAGE = `usage: pat-warden <command>
 policy (no credentials needed):
   validate <policy.yml…>       check policy files; every error with file:line:col; exit 1 on any
   schema                       print the policy JSON Schema (policies/policy.schema.json)
+  explain --policy P --request R [--json]   show how the policy judges one request, rule by rule
+  test <policy.yml> <cases.yml>             run policy unit tests; exit 1 on any failure
 
 with the App's credentials (APP_ID, PRIVATE_KEY or PRIVATE_KEY_PATH; .env is read):
   sweep [--org O] [--dry-run] [--json]   review the pending requests now
@@ -26,6 +30,8 @@ const COMMANDS: Record<string, { usage: string; run: (args: string[]) => Promise
       return 0;
     },
   },
+  explain: { usage: EXPLAIN_USAGE, run: explainCommand },
+  test: { usage: TEST_USAGE, run: testCommand },
   sweep: { usage: SWEEP_USAGE, run: sweepCommand },
   grants: { usage: GRANTS_USAGE, run: grantsCommand },
 };

@@ -15,6 +15,13 @@ export interface Config {
   logLevel: "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
   logFormat: "json" | "pretty";
   policyPath: string;
+  /** `org`: each org's policy file in its repo (the bundled file as fallback); `file`: the bundled file for all. */
+  policySource: "org" | "file";
+  policyRepo: string;
+  policyFile: string;
+  /** An org without a policy file fails closed instead of using the bundled policy. */
+  policyRequired: boolean;
+  policyRefreshMs: number;
   mode: Mode;
   reviewDeadlineMs: number;
   attemptTimeoutMs: number;
@@ -102,6 +109,20 @@ export function loadConfig(env: Env): ConfigResult {
   const sweepOnStart = oneOf(env, "SWEEP_ON_START", ["true", "false", "1", "0"] as const, "true", problems);
   const reviewMinIntervalMs = integer(env, "REVIEW_MIN_INTERVAL_MS", 400, 0, 60_000, problems);
   const reviewConcurrency = integer(env, "REVIEW_CONCURRENCY", 1, 1, 50, problems);
+  const policySource = oneOf(env, "POLICY_SOURCE", ["org", "file"] as const, "org", problems);
+  const policyRequired = oneOf(
+    env,
+    "POLICY_REQUIRED",
+    ["true", "false", "1", "0"] as const,
+    "false",
+    problems,
+  );
+  const policyRefreshSeconds = integer(env, "POLICY_REFRESH_SECONDS", 300, 0, 24 * 3600, problems);
+  const policyFile = value("POLICY_FILE") ?? ".github/pat-warden.yml";
+  if (policyFile.startsWith("/"))
+    problems.push(
+      `POLICY_FILE is a path inside the repository, without a leading "/", found "${policyFile}".`,
+    );
   const grantsMinutes = integer(env, "GRANTS_AUDIT_INTERVAL_MINUTES", 360, 0, 7 * 24 * 60, problems);
   const revoke = oneOf(env, "REVOKE_NONCOMPLIANT", ["true", "false", "1", "0"] as const, "false", problems);
   const graceHours = integer(env, "REVOKE_GRACE_HOURS", 24, 0, 90 * 24, problems);
@@ -122,6 +143,11 @@ export function loadConfig(env: Env): ConfigResult {
       logLevel,
       logFormat,
       policyPath: value("POLICY_PATH") ?? "policies/default.yml",
+      policySource,
+      policyRepo: value("POLICY_REPO") ?? ".github",
+      policyFile,
+      policyRequired: policyRequired === "true" || policyRequired === "1",
+      policyRefreshMs: policyRefreshSeconds * 1000,
       mode: dryRun === "true" || dryRun === "1" ? "dry-run" : "enforce",
       reviewDeadlineMs,
       attemptTimeoutMs,

@@ -11,6 +11,7 @@ import { Pacer } from "./github/pacer.js";
 import { RequestLedger } from "./request-ledger.js";
 import { FactCache } from "./github/requester-facts.js";
 import { Scheduler } from "./scheduler.js";
+import type { OrgPolicySource } from "./org-policy-source.js";
 
 /**
  * Probot passes its own throttle options to every Octokit it builds, over any plain defaults; a function
@@ -44,6 +45,8 @@ export function createProbot(config: Config, logger: Logger): Probot {
 export interface ServiceDeps {
   logger: Logger;
   policies: PolicySource;
+  /** When policies live in each org's repository: watch pushes and check pull requests there. */
+  policyRepo?: { source: OrgPolicySource; repo: string; path: string };
   audit?: AuditLog;
   metrics?: Metrics;
 }
@@ -89,12 +92,18 @@ export function createJobs(config: Config, deps: ServiceDeps) {
  */
 export async function createService(config: Config, deps: ServiceDeps): Promise<Service> {
   const { probot, metrics, shared, scheduler } = createJobs(config, deps);
+  const policyRepo = deps.policyRepo
+    ? {
+        ...deps.policyRepo,
+        // A valid new policy: the requests that waited (or that it now decides) are handled at once.
+        onChange: (org: string) => void scheduler.sweep("policy_change", org).catch(() => undefined),
+      }
+    : null;
   await probot.load(
-    patWardenApp({
-      ...shared,
-      reviewDeadlineMs: config.reviewDeadlineMs,
-      attemptTimeoutMs: config.attemptTimeoutMs,
-    }),
+    patWardenApp(
+      { ...shared, reviewDeadlineMs: config.reviewDeadlineMs, attemptTimeoutMs: config.attemptTimeoutMs },
+      policyRepo,
+    ),
     { cwd: process.cwd(), addHandler: () => undefined },
   );
   const server = await buildServer({

@@ -63,7 +63,12 @@ export async function handleCreated(options: PipelineOptions, event: CreatedEven
       const message = `no valid policy for ${event.org} (${state.source}); the request stays pending: ${state.errors.join("; ")}`;
       error = { kind: "policy", message };
     } else {
-      if (access) request = await enrichRequest(request, state.policy, { ...access, org: event.org, cache: options.facts });
+      if (access)
+        request = await enrichRequest(request, state.policy, {
+          ...access,
+          org: event.org,
+          cache: options.facts,
+        });
       decision = evaluate(state.policy, request);
       if (options.mode === "enforce" && (decision.outcome === "approve" || decision.outcome === "deny")) {
         review = await callReview(options, event, request, decision, now);

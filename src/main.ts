@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 import { existsSync } from "node:fs";
+import { choosePolicySource } from "./choose-policy-source.js";
 import { loadConfig } from "./config.js";
 import { createService } from "./create-service.js";
 import { createLogger } from "./logger.js";
-import { loadPolicyFile, staticPolicySource } from "./policy-source.js";
 import { setupHelp } from "./setup-help.js";
 
 /** Exit code for a configuration problem (sysexits EX_CONFIG): the process will not start until it is fixed. */
@@ -22,23 +22,30 @@ async function main(): Promise<void> {
   const { config } = loaded;
   const logger = createLogger({ level: config.logLevel, format: config.logFormat });
 
-  const policy = await loadPolicyFile(config.policyPath);
-  if (!policy.ok) {
+  const chosen = await choosePolicySource(config, logger);
+  if (!chosen.ok) {
     console.error(
-      `pat-warden cannot start: the policy is invalid\n${policy.errors.map((e) => `  ${e}`).join("\n")}`,
+      `pat-warden cannot start: the policy is invalid\n${chosen.errors.map((e) => `  ${e}`).join("\n")}`,
     );
     process.exit(EX_CONFIG);
   }
+  const { policies, policyRepo, bundled } = chosen;
 
-  const { server, scheduler } = await createService(config, { logger, policies: staticPolicySource(policy) });
+  const { server, scheduler } = await createService(config, {
+    logger,
+    policies,
+    ...(policyRepo ? { policyRepo } : {}),
+  });
   const address = await server.listen({ host: config.host, port: config.port });
   logger.info(
     {
       address,
       mode: config.mode,
-      policy_source: policy.policy.source,
-      policy_revision: policy.policy.revision,
-      rules: policy.policy.rules.length,
+      policy_source:
+        config.policySource === "org"
+          ? `each org's ${config.policyRepo}/${config.policyFile}`
+          : config.policyPath,
+      fallback_policy: bundled?.ok ? `${bundled.policy.source} (${bundled.policy.revision})` : null,
       webhook_path: config.webhookPath,
       github: config.baseUrl ?? "https://api.github.com",
     },

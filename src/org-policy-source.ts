@@ -87,11 +87,19 @@ export class OrgPolicySource implements PolicySource {
       if (file === "unchanged") {
         entry = { ...cached!, checkedAt: now, confirmedAt: now };
       } else if (file === "missing") {
-        entry = { state: this.options.fallback ?? this.#missing(org), origin: "fallback", etag: null, checkedAt: now, confirmedAt: now };
+        entry = {
+          state: this.options.fallback ?? this.#missing(org),
+          origin: "fallback",
+          etag: null,
+          checkedAt: now,
+          confirmedAt: now,
+        };
       } else {
         const revision = await this.#revision(org, access);
         const parsed = parsePolicy(file.text, { source, revision });
-        const state: PolicyState = parsed.ok ? parsed : { ok: false, source, errors: parsed.errors.map(formatPolicyError) };
+        const state: PolicyState = parsed.ok
+          ? parsed
+          : { ok: false, source, errors: parsed.errors.map(formatPolicyError) };
         entry = { state, origin: "org", etag: file.etag, checkedAt: now, confirmedAt: now };
       }
     } catch (error) {
@@ -99,10 +107,19 @@ export class OrgPolicySource implements PolicySource {
       const staleFor = now - (cached?.confirmedAt ?? 0);
       // GitHub briefly unreachable: keep judging by the policy last confirmed, for a while. Never forever.
       if (cached?.state.ok && staleFor < (this.options.maxStaleMs ?? 3600_000)) {
-        this.options.logger.warn({ org, policy_source: source, err: error }, "policy not re-validated; using the last one read");
+        this.options.logger.warn(
+          { org, policy_source: source, err: error },
+          "policy not re-validated; using the last one read",
+        );
         return cached;
       }
-      entry = { state: { ok: false, source, errors: [reason] }, origin: "error", etag: null, checkedAt: now, confirmedAt: now };
+      entry = {
+        state: { ok: false, source, errors: [reason] },
+        origin: "error",
+        etag: null,
+        checkedAt: now,
+        confirmedAt: now,
+      };
     }
     this.#report(org, cached, entry);
     this.#entries.set(org.toLowerCase(), entry);
@@ -123,7 +140,8 @@ export class OrgPolicySource implements PolicySource {
         ...(etag ? { headers: { "if-none-match": etag } } : {}),
       });
       const data = response.data as { type?: string; content?: string; encoding?: string };
-      if (data.type !== "file" || typeof data.content !== "string") throw new Error(`${this.options.path} is not a file`);
+      if (data.type !== "file" || typeof data.content !== "string")
+        throw new Error(`${this.options.path} is not a file`);
       const text = Buffer.from(data.content, (data.encoding as BufferEncoding) ?? "base64").toString("utf8");
       return { text, etag: response.headers.etag ?? null };
     } catch (error) {
@@ -153,7 +171,13 @@ export class OrgPolicySource implements PolicySource {
   /** One log line whenever an org's policy changes, with every error when it is invalid. */
   #report(org: string, before: Entry | undefined, after: Entry): void {
     const revision = (entry: Entry | undefined) => (entry?.state.ok ? entry.state.policy.revision : null);
-    if (before && before.origin === after.origin && revision(before) === revision(after) && before.state.ok === after.state.ok) return;
+    if (
+      before &&
+      before.origin === after.origin &&
+      revision(before) === revision(after) &&
+      before.state.ok === after.state.ok
+    )
+      return;
     const fields = {
       event: "policy_loaded",
       org,
@@ -164,6 +188,10 @@ export class OrgPolicySource implements PolicySource {
       valid: after.state.ok,
     };
     if (after.state.ok) this.options.logger.info(fields, `policy for ${org} loaded`);
-    else this.options.logger.error({ ...fields, errors: after.state.errors }, `policy for ${org} is invalid; its requests stay pending`);
+    else
+      this.options.logger.error(
+        { ...fields, errors: after.state.errors },
+        `policy for ${org} is invalid; its requests stay pending`,
+      );
   }
 }

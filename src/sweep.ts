@@ -170,7 +170,11 @@ async function judge(
   }
   try {
     const listed = tokenRequestFromListItem(item, repositories);
-    const request = await enrichRequest(listed, policy, { octokit: target.octokit, org: target.org, cache: options.facts });
+    const request = await enrichRequest(listed, policy, {
+      octokit: target.octokit,
+      org: target.org,
+      cache: options.facts,
+    });
     return { item, request, decision: evaluate(policy, request), error: null, review: null, batch: null };
   } catch (error) {
     return {

@@ -37,6 +37,8 @@ async function start(env: Record<string, string> = {}) {
     GHE_PROTOCOL: "http",
     REVIEW_MIN_INTERVAL_MS: "0",
     SWEEP_ON_START: "false",
+    // The bundled policy for every org: these tests are about the pipeline, not where policies live.
+    POLICY_SOURCE: "file",
     ...env,
   });
   return { github, server };

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { loadConfig, type Config } from "../config.js";
 import { createJobs } from "../create-service.js";
 import { createLogger } from "../logger.js";
-import { loadPolicyFile, staticPolicySource } from "../policy-source.js";
+import { choosePolicySource } from "../choose-policy-source.js";
 import { setupHelp } from "../setup-help.js";
 
 /** Exit code for a configuration problem (sysexits EX_CONFIG). */
@@ -35,8 +35,9 @@ export async function appContext(overrides: Partial<Config> = {}) {
     format: config.logFormat,
     destination: process.stderr,
   });
-  const policy = await loadPolicyFile(config.policyPath);
-  if (!policy.ok)
-    throw new CliExit(EX_CONFIG, `the policy is invalid:\n${policy.errors.map((e) => `  ${e}`).join("\n")}`);
-  return { config, jobs: createJobs(config, { logger, policies: staticPolicySource(policy) }) };
+  const chosen = await choosePolicySource(config, logger);
+  if (!chosen.ok) {
+    throw new CliExit(EX_CONFIG, `the policy is invalid:\n${chosen.errors.map((e) => `  ${e}`).join("\n")}`);
+  }
+  return { config, jobs: createJobs(config, { logger, policies: chosen.policies }) };
 }

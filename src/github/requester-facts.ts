@@ -41,7 +41,11 @@ export async function enrichRequest(
       ? requestJustification(github, request.tokenId, request.id)
       : request.justification,
   ]);
-  return { ...request, ...(teams !== undefined ? { teams } : {}), ...(justification !== undefined ? { justification } : {}) };
+  return {
+    ...request,
+    ...(teams !== undefined ? { teams } : {}),
+    ...(justification !== undefined ? { justification } : {}),
+  };
 }
 
 /** `GET /orgs/{org}/teams/{team_slug}/memberships/{username}` for each named team of this org. */

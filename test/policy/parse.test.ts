@@ -88,7 +88,10 @@ describe("invalid policies (golden files)", () => {
 
 describe("valid policies", () => {
   const policiesDir = new URL("../../policies/", import.meta.url);
-  const files = readdirSync(policiesDir).filter((file) => /\.ya?ml$/.test(file));
+  // Policy unit-test cases (*.test.yml) sit next to the policies but are not policies.
+  const files = readdirSync(policiesDir).filter(
+    (file) => /\.ya?ml$/.test(file) && !/\.test\.ya?ml$/.test(file),
+  );
 
   it("finds the bundled policies", () => {
     expect(files).toContain("default.yml");
