@@ -3,6 +3,7 @@ import type { AuditLog, AuditRecord } from "../../src/audit/audit-log.js";
 import { loadConfig, type Config } from "../../src/config.js";
 import { createService, type Service } from "../../src/create-service.js";
 import { createLogger } from "../../src/logger.js";
+import { OrgPolicySource } from "../../src/org-policy-source.js";
 import { staticPolicySource, type PolicyState } from "../../src/policy-source.js";
 import { parsePolicy } from "../../src/policy/parse.js";
 import { TEST_PRIVATE_KEY } from "./keys.js";
@@ -51,21 +52,37 @@ export interface TestService extends Service {
   logs: ReturnType<typeof capturingStream>;
 }
 
-/** The real service, in process, with an in-memory audit log; talks to whatever `env` points GitHub at. */
+/**
+ * The real service, in process, with an in-memory audit log; talks to whatever `env` points GitHub at. With
+ * `policy`, every org is judged by it; with `orgPolicies`, by its file in its repository (the way main.ts does).
+ */
 export async function startTestService(options: {
   policy: PolicyState;
   env?: Record<string, string>;
   /** Write audit records to the log as production does, instead of collecting them. */
   auditToLog?: boolean;
-}): Promise<TestService> {
+  orgPolicies?: boolean;
+}): Promise<TestService & { orgPolicies: OrgPolicySource | null }> {
   const logs = capturingStream();
   const audit = collectingAudit();
   const config = testConfig(options.env);
   const logger = createLogger({ level: "debug", format: "json", destination: logs });
+  const orgPolicies = options.orgPolicies
+    ? new OrgPolicySource({
+        repo: config.policyRepo,
+        path: config.policyFile,
+        fallback: config.policyRequired ? null : options.policy,
+        refreshMs: config.policyRefreshMs,
+        logger,
+      })
+    : null;
   const service = await createService(config, {
     logger,
-    policies: staticPolicySource(options.policy),
+    policies: orgPolicies ?? staticPolicySource(options.policy),
+    ...(orgPolicies
+      ? { policyRepo: { source: orgPolicies, repo: config.policyRepo, path: config.policyFile } }
+      : {}),
     ...(options.auditToLog ? {} : { audit }),
   });
-  return { ...service, audit, logs };
+  return { ...service, audit, logs, orgPolicies };
 }

@@ -1,0 +1,438 @@
+import { readFileSync } from "node:fs";
+import { afterEach, describe, expect, it } from "vitest";
+import { startGitHubStandIn, type GitHubStandIn, type PatRequest } from "../demo/github-stand-in.js";
+import { sampleGrant, sampleRequest, webhookPayload } from "../demo/samples.js";
+import { StandInRepos } from "../demo/stand-in-repos.js";
+import { sign } from "../demo/webhook-sender.js";
+import type { DecisionRecord } from "../src/audit/decision-record.js";
+import { TEST_PRIVATE_KEY } from "./support/keys.js";
+import { policyState, startTestService, TEST_SECRET, type TestService } from "./support/service.js";
+
+// Policies kept in each organization's repository: read from the default branch, cached and re-validated with
+// ETags, reloaded on push, failing closed per org, and checked on pull requests with an impact preview.
+
+const BUNDLED = policyState(readFileSync("policies/default.yml", "utf8"), "policies/default.yml");
+const FILE = ".github/pat-warden.yml";
+
+const APPROVE_READS = `version: 1
+rules:
+  - name: reads
+    require:
+      permissions: { repository: { "*": read } }
+      expiry: { max_days: 90 }
+    outcome: approve
+    otherwise: deny
+`;
+const DENY_ALL = `version: 1
+no_match: deny
+no_match_message: This organization approves tokens by hand only.
+rules: []
+`;
+
+let github: GitHubStandIn;
+let repos: StandInRepos;
+let service: TestService & { orgPolicies: unknown };
+
+afterEach(async () => {
+  await service?.scheduler.stop();
+  await service?.server.close();
+  await github?.close();
+});
+
+async function start(env: Record<string, string> = {}) {
+  github = await startGitHubStandIn({ appPublicKey: TEST_PRIVATE_KEY });
+  repos = new StandInRepos(github);
+  github.addInstallation("alpha", 1);
+  github.addInstallation("beta", 2);
+  service = await startTestService({
+    policy: BUNDLED,
+    orgPolicies: true,
+    env: { GHE_HOST: github.host, GHE_PROTOCOL: "http", ...env },
+  });
+}
+
+const reader = (id: number) =>
+  sampleRequest({
+    id,
+    login: `user${id}`,
+    tokenName: "reader",
+    repository: { contents: "read" },
+    repositories: "none",
+    lifetimeDays: 30,
+  });
+
+function post(event: string, payload: object, delivery: string) {
+  const body = JSON.stringify(payload);
+  return service.server.inject({
+    method: "POST",
+    url: "/api/github/webhooks",
+    payload: body,
+    headers: {
+      "content-type": "application/json",
+      "x-github-event": event,
+      "x-github-delivery": delivery,
+      "x-hub-signature-256": sign(TEST_SECRET, body),
+    },
+  });
+}
+
+function created(
+  org: string,
+  installationId: number,
+  request: PatRequest,
+  delivery = `d-${org}-${request.id}`,
+) {
+  github.addRequest(org, request);
+  return post(
+    "personal_access_token_request",
+    webhookPayload("created", request, { org, installationId }),
+    delivery,
+  );
+}
+
+function push(org: string, installationId: number, files: string[], delivery: string) {
+  return post(
+    "push",
+    {
+      ref: "refs/heads/main",
+      before: "0".repeat(40),
+      after: "1".repeat(40),
+      repository: {
+        name: ".github",
+        full_name: `${org}/.github`,
+        default_branch: "main",
+        owner: { login: org },
+      },
+      organization: { login: org },
+      commits: [{ id: "1".repeat(40), added: [], modified: files, removed: [] }],
+      installation: { id: installationId },
+    },
+    delivery,
+  );
+}
+
+const decisions = () => service.audit.records.filter((r): r is DecisionRecord => r.event === "decision");
+const decisionFor = (org: string, id: number) =>
+  decisions()
+    .filter((r) => r.org === org && r.request_id === id)
+    .at(-1);
+
+describe("each organization is judged by its own policy", () => {
+  it("reads each org's file from its default branch and names the commit in every decision", async () => {
+    await start();
+    const alphaCommit = repos.commit("alpha", ".github", FILE, APPROVE_READS);
+    const betaCommit = repos.commit("beta", ".github", FILE, DENY_ALL);
+    await created("alpha", 1, reader(1));
+    await created("beta", 2, reader(2));
+    expect(decisionFor("alpha", 1)).toMatchObject({
+      outcome: "approve",
+      rule: "reads",
+      policy_source: "github:alpha/.github/.github/pat-warden.yml",
+      policy_revision: alphaCommit,
+    });
+    expect(decisionFor("beta", 2)).toMatchObject({
+      outcome: "deny",
+      rule: null,
+      policy_revision: betaCommit,
+    });
+    expect(decisionFor("beta", 2)!.deny_reason).toBe(
+      "Denied: no rule of the token policy accepts this request. This organization approves tokens by hand only.",
+    );
+  });
+
+  it("a pull request's branch never judges: only the default branch counts", async () => {
+    await start();
+    repos.commit("alpha", ".github", FILE, DENY_ALL);
+    repos.commit("alpha", ".github", FILE, APPROVE_READS, "loosen-policy");
+    await created("alpha", 1, reader(1));
+    expect(decisionFor("alpha", 1)).toMatchObject({ outcome: "deny" });
+  });
+
+  it("an org without a policy file uses the bundled policy; with POLICY_REQUIRED it fails closed", async () => {
+    await start();
+    await created("alpha", 1, reader(1));
+    expect(decisionFor("alpha", 1)).toMatchObject({
+      outcome: "approve",
+      rule: "read-only",
+      policy_source: "policies/default.yml",
+    });
+    await service.scheduler.stop();
+    await service.server.close();
+    await github.close();
+
+    await start({ POLICY_REQUIRED: "true" });
+    await created("alpha", 1, reader(1));
+    expect(decisionFor("alpha", 1)).toMatchObject({
+      outcome: "error",
+      error_kind: "policy",
+      review_status: "skipped",
+    });
+    expect(decisionFor("alpha", 1)!.reasons[0]).toContain("no policy file, and POLICY_REQUIRED is true");
+    expect(github.reviews).toEqual([]);
+  });
+
+  it("re-validates with If-None-Match: an unchanged file costs a 304, not a download", async () => {
+    await start({ POLICY_REFRESH_SECONDS: "0" });
+    repos.commit("alpha", ".github", FILE, APPROVE_READS);
+    await created("alpha", 1, reader(1));
+    await created("alpha", 1, reader(2));
+    await created("alpha", 1, reader(3));
+    const contents = github.calls.filter(
+      (c) =>
+        c.path === "/repos/alpha/.github/contents/.github%2Fpat-warden.yml" ||
+        c.path === "/repos/alpha/.github/contents/.github/pat-warden.yml",
+    );
+    expect(contents.map((c) => c.status)).toEqual([200, 304, 304]);
+    expect(contents[1]!.headers["if-none-match"]).toMatch(/^"[0-9a-f]{40}"$/);
+    expect(github.count("GET", "/repos/alpha/.github/commits")).toBe(1);
+    expect(decisions().every((r) => r.outcome === "approve")).toBe(true);
+  });
+});
+
+describe("a policy change takes effect without a restart", () => {
+  it("a push to the default branch reloads the policy and sweeps the requests that waited", async () => {
+    await start();
+    repos.commit("alpha", ".github", FILE, DENY_ALL.replace("no_match: deny", "no_match: review"));
+    await created("alpha", 1, reader(1));
+    expect(decisionFor("alpha", 1)).toMatchObject({ outcome: "review" });
+    expect(github.pending("alpha").map((r) => r.id)).toEqual([1]);
+
+    const commit = repos.commit("alpha", ".github", FILE, APPROVE_READS);
+    expect((await push("alpha", 1, [FILE], "push-1")).statusCode).toBe(200);
+    await waitFor(() => github.reviews.length === 1);
+    expect(github.reviews).toMatchObject([{ requestId: 1, action: "approve" }]);
+    expect(decisionFor("alpha", 1)).toMatchObject({
+      trigger: "sweep",
+      outcome: "approve",
+      policy_revision: commit,
+    });
+  });
+
+  it("an invalid push fails closed for that org only, then a fix recovers and handles what waited", async () => {
+    await start();
+    repos.commit("alpha", ".github", FILE, APPROVE_READS);
+    repos.commit("beta", ".github", FILE, APPROVE_READS);
+    await created("alpha", 1, reader(1));
+    expect(decisionFor("alpha", 1)).toMatchObject({ outcome: "approve" });
+
+    repos.commit("alpha", ".github", FILE, "version: 1\nrules:\n  - name: broken\n    outcome: aprove\n");
+    await push("alpha", 1, [FILE], "push-bad");
+    await created("alpha", 1, reader(2));
+    await created("beta", 2, reader(3));
+    expect(decisionFor("alpha", 2)).toMatchObject({
+      outcome: "error",
+      error_kind: "policy",
+      review_status: "skipped",
+    });
+    expect(decisionFor("alpha", 2)!.reasons[0]).toContain(
+      'github:alpha/.github/.github/pat-warden.yml:4:14 rules[0].outcome: "aprove" is not one of approve, deny, review, continue',
+    );
+    expect(decisionFor("beta", 3)).toMatchObject({ outcome: "approve" });
+    expect(github.pending("alpha").map((r) => r.id)).toEqual([2]);
+    // Visible to the operator: readiness detail and metrics (the process stays ready for the other orgs).
+    const ready = await service.server.inject({ url: "/readyz" });
+    expect(ready.statusCode).toBe(200);
+    expect(ready.json().policies).toContainEqual({
+      source: "github:alpha/.github/.github/pat-warden.yml",
+      valid: false,
+      errors: [expect.stringContaining(":4:14 rules[0].outcome")],
+    });
+    expect((await service.server.inject({ url: "/metrics" })).body).toMatch(
+      /^pat_warden_policy_loaded\{source="github:alpha\/.github\/.github\/pat-warden.yml"\} 0$/m,
+    );
+
+    repos.commit("alpha", ".github", FILE, APPROVE_READS);
+    await push("alpha", 1, [FILE], "push-fix");
+    await waitFor(() => github.pending("alpha").length === 0);
+    expect(github.reviews.filter((r) => r.org === "alpha").map((r) => r.requestId)).toEqual([1, 2]);
+  });
+
+  it("ignores pushes that do not touch the policy file or go to another branch", async () => {
+    await start();
+    repos.commit("alpha", ".github", FILE, APPROVE_READS);
+    await created("alpha", 1, reader(1));
+    const reads = () => github.count("GET", /\/repos\/alpha\/\.github\/contents/);
+    const before = reads();
+    await push("alpha", 1, ["README.md"], "push-readme");
+    expect(reads()).toBe(before);
+  });
+});
+
+describe("pull-request check on the policy repository", () => {
+  function pullRequest(org: string, number: number, headSha: string, delivery: string) {
+    return post(
+      "pull_request",
+      {
+        action: "opened",
+        number,
+        pull_request: {
+          number,
+          head: { sha: headSha, ref: "change", repo: { name: ".github", owner: { login: org } } },
+          base: { ref: "main" },
+        },
+        repository: {
+          name: ".github",
+          full_name: `${org}/.github`,
+          default_branch: "main",
+          owner: { login: org },
+        },
+        organization: { login: org },
+        installation: { id: 1 },
+      },
+      delivery,
+    );
+  }
+
+  it("annotates every validation error on its line and fails the check", async () => {
+    await start();
+    repos.commit("alpha", ".github", FILE, APPROVE_READS);
+    const head = repos.commit(
+      "alpha",
+      ".github",
+      FILE,
+      "version: 1\nrules:\n  - name: a\n    outcome: aprove\n    bogus: 1\n",
+      "change",
+    );
+    repos.pullRequest("alpha", ".github", 7, head, [FILE]);
+    expect((await pullRequest("alpha", 7, head, "pr-bad")).statusCode).toBe(200);
+    expect(repos.checkRuns).toHaveLength(1);
+    const run = repos.checkRuns[0]!;
+    expect(run).toMatchObject({
+      name: "pat-warden policy",
+      head_sha: head,
+      status: "completed",
+      conclusion: "failure",
+    });
+    expect(run.output.title).toBe("Invalid policy: 2 errors");
+    expect(run.output.annotations).toEqual([
+      {
+        path: FILE,
+        start_line: 4,
+        end_line: 4,
+        annotation_level: "failure",
+        message: 'rules[0].outcome: "aprove" is not one of approve, deny, review, continue',
+      },
+      {
+        path: FILE,
+        start_line: 5,
+        end_line: 5,
+        annotation_level: "failure",
+        message:
+          'rules[0].bogus: unknown key "bogus" (allowed: name, description, match, require, outcome, otherwise, message)',
+      },
+    ]);
+  });
+
+  it("previews the impact: every pending request and approved token whose outcome would change", async () => {
+    await start();
+    repos.commit("alpha", ".github", FILE, APPROVE_READS);
+    github.addRequest("alpha", reader(1));
+    github.addRequest(
+      "alpha",
+      sampleRequest({
+        id: 2,
+        login: "writer",
+        tokenName: "deploy",
+        repository: { contents: "write" },
+        repositories: "none",
+        lifetimeDays: 30,
+      }),
+    );
+    github.addGrant(
+      "alpha",
+      sampleGrant({
+        id: 50,
+        login: "old",
+        tokenName: "legacy",
+        repository: { contents: "read" },
+        repositories: "none",
+        lifetimeDays: 80,
+      }),
+    );
+    // The change: read-only tokens may live 60 days instead of 90.
+    const head = repos.commit(
+      "alpha",
+      ".github",
+      FILE,
+      APPROVE_READS.replace("max_days: 90", "max_days: 60"),
+      "change",
+    );
+    repos.pullRequest("alpha", ".github", 8, head, [FILE]);
+    await pullRequest("alpha", 8, head, "pr-impact");
+    const run = repos.checkRuns[0]!;
+    expect(run.conclusion).toBe("success");
+    expect(run.output.title).toBe("Valid: 1 decision would change");
+    expect(run.output.summary).toContain("Judged 2 pending requests and 1 approved token");
+    expect(run.output.text).toBe(
+      [
+        "| | who | token | now | with this change |",
+        "|---|---|---|---|---|",
+        "| approved token | @old | legacy (token 30000050) | approve (reads) | **deny (reads)** |",
+      ].join("\n"),
+    );
+  });
+
+  it("says so when a change alters no decision", async () => {
+    await start();
+    repos.commit("alpha", ".github", FILE, APPROVE_READS);
+    github.addRequest("alpha", reader(1));
+    const head = repos.commit("alpha", ".github", FILE, `${APPROVE_READS}# a comment\n`, "change");
+    repos.pullRequest("alpha", ".github", 9, head, [FILE]);
+    await pullRequest("alpha", 9, head, "pr-clean");
+    expect(repos.checkRuns[0]!.output).toMatchObject({ title: "Valid: no decision changes" });
+    expect(repos.checkRuns[0]!.output.summary).toContain("**No decision changes.**");
+  });
+
+  it("posts nothing for a pull request that does not change the policy file", async () => {
+    await start();
+    const head = repos.commit("alpha", ".github", "README.md", "hello", "docs");
+    repos.pullRequest("alpha", ".github", 10, head, ["README.md"]);
+    await pullRequest("alpha", 10, head, "pr-docs");
+    expect(repos.checkRuns).toEqual([]);
+  });
+});
+
+describe("conditions that need GitHub data", () => {
+  it("team membership and the requester's justification are fetched, cached and judged", async () => {
+    await start();
+    repos.commit(
+      "alpha",
+      ".github",
+      FILE,
+      `version: 1
+rules:
+  - name: platform-with-ticket
+    match:
+      requester: { teams: [platform] }
+    require:
+      justification: "[A-Z]+-[0-9]+"
+    outcome: approve
+    otherwise: deny
+`,
+    );
+    repos.setMembership("alpha", "platform", "user1", "active");
+    repos.setMembership("alpha", "platform", "user2", "active");
+    github.addRequest("alpha", { ...reader(1), reason: "Deploys for OPS-1234" });
+    await created("alpha", 1, { ...reader(1), reason: "Deploys for OPS-1234" });
+    await created("alpha", 1, { ...reader(2), reason: "please" });
+    await created("alpha", 1, reader(3));
+    expect(decisionFor("alpha", 1)).toMatchObject({ outcome: "approve", rule: "platform-with-ticket" });
+    expect(decisionFor("alpha", 2)).toMatchObject({ outcome: "deny" });
+    expect(decisionFor("alpha", 2)!.deny_reason).toBe(
+      'Denied by token policy rule "platform-with-ticket": the justification does not match /[A-Z]+-[0-9]+/; a justification matching /[A-Z]+-[0-9]+/ is required.',
+    );
+    // user3 is not in the team: the rule does not apply, nothing else decides.
+    expect(decisionFor("alpha", 3)).toMatchObject({ outcome: "review", rule: null });
+    // The justification came from the pending list filtered by token id, written as token_id[]=….
+    const listing = github.calls.find((c) => c.path === "/orgs/alpha/personal-access-token-requests");
+    expect(decodeURIComponent(listing!.query)).toContain("token_id[]=30000001");
+  });
+});
+
+async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  const started = Date.now();
+  while (!condition()) {
+    if (Date.now() - started > timeoutMs) throw new Error("condition not met in time");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
