@@ -95,7 +95,7 @@ export class OrgPolicySource implements PolicySource {
           confirmedAt: now,
         };
       } else {
-        const revision = await this.#revision(org, access);
+        const revision = await this.#revision(org, access, file.blob);
         const parsed = parsePolicy(file.text, { source, revision });
         const state: PolicyState = parsed.ok
           ? parsed
@@ -131,7 +131,7 @@ export class OrgPolicySource implements PolicySource {
     org: string,
     access: OrgAccess,
     etag: string | null,
-  ): Promise<{ text: string; etag: string | null } | "unchanged" | "missing"> {
+  ): Promise<{ text: string; etag: string | null; blob: string | null } | "unchanged" | "missing"> {
     try {
       const response = await access.octokit.rest.repos.getContent({
         owner: org,
@@ -143,7 +143,7 @@ export class OrgPolicySource implements PolicySource {
       if (data.type !== "file" || typeof data.content !== "string")
         throw new Error(`${this.options.path} is not a file`);
       const text = Buffer.from(data.content, (data.encoding as BufferEncoding) ?? "base64").toString("utf8");
-      return { text, etag: response.headers.etag ?? null };
+      return { text, etag: response.headers.etag ?? null, blob: (data as { sha?: string }).sha ?? null };
     } catch (error) {
       const status = (error as { status?: number }).status;
       if (status === 304) return "unchanged";
@@ -152,15 +152,23 @@ export class OrgPolicySource implements PolicySource {
     }
   }
 
-  /** The commit that last changed the file on the default branch: the revision decisions name. */
-  async #revision(org: string, access: OrgAccess): Promise<string> {
-    const { data } = await access.octokit.rest.repos.listCommits({
-      owner: org,
-      repo: this.options.repo,
-      path: this.options.path,
-      per_page: 1,
-    });
-    return data[0]?.sha ?? "unknown";
+  /**
+   * The commit that last changed the file on the default branch: the revision decisions name. With only the
+   * "Single file" permission the App may not list commits; the file's blob sha then names the exact text.
+   */
+  async #revision(org: string, access: OrgAccess, blob: string | null): Promise<string> {
+    try {
+      const { data } = await access.octokit.rest.repos.listCommits({
+        owner: org,
+        repo: this.options.repo,
+        path: this.options.path,
+        per_page: 1,
+      });
+      if (data[0]?.sha) return data[0].sha;
+    } catch (error) {
+      this.options.logger.debug({ org, err: error }, "cannot list the policy file's commits; naming its blob");
+    }
+    return blob ? `blob:${blob}` : "unknown";
   }
 
   #missing(org: string): PolicyState {
