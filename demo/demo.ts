@@ -1,10 +1,11 @@
 // `npm run demo`: the real server, the bundled policy, a local stand-in for GitHub's API, four signed requests.
 // No credentials and no network: a throwaway App key is generated and everything stays on 127.0.0.1.
 
+import { spawnSync } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { startGitHubStandIn } from "./github-stand-in.js";
-import { demoRequests, webhookPayload } from "./samples.js";
-import { startServerProcess } from "./server-process.js";
+import { demoRequests, sampleRequest, webhookPayload } from "./samples.js";
+import { PROJECT_ROOT, startServerProcess } from "./server-process.js";
 import { deliver } from "./webhook-sender.js";
 
 const ORG = "octo-org";
@@ -20,16 +21,19 @@ async function main(): Promise<void> {
   const samples = demoRequests();
   for (const { request } of samples) github.addRequest(ORG, request);
 
-  const server = await startServerProcess({
+  const env = {
     APP_ID: "12345",
     PRIVATE_KEY: pem,
     WEBHOOK_SECRET: secret,
     GHE_HOST: github.host,
     GHE_PROTOCOL: "http",
+    // The stand-in holds no org policy file: the bundled policy judges, as for an org without one.
     POLICY_PATH: "policies/default.yml",
     LOG_LEVEL: "info",
     SWEEP_ON_START: "false",
-  });
+    GRANTS_AUDIT_INTERVAL_MINUTES: "0",
+  };
+  const server = await startServerProcess(env);
   try {
     heading(
       `pat-warden is running at ${server.url}, GitHub stand-in at ${github.apiUrl}, policy policies/default.yml`,
@@ -56,6 +60,24 @@ async function main(): Promise<void> {
       if (record.deny_reason)
         console.log(`  deny reason sent to the requester:\n    "${record.deny_reason}"`);
     }
+
+    heading("A request whose webhook was lost (pat-warden was down): `pat-warden sweep` finds it");
+    const lost = sampleRequest({
+      id: 1005,
+      login: "hubot",
+      tokenName: "lost-webhook",
+      repository: { contents: "read" },
+      repositories: ["docs"],
+      lifetimeDays: 14,
+    });
+    github.addRequest(ORG, lost);
+    const sweep = spawnSync(process.execPath, ["dist/src/cli.js", "sweep", "--org", ORG], {
+      cwd: PROJECT_ROOT,
+      // Only the summary is shown: the CLI's logs (stderr) are quiet below warnings.
+      env: { PATH: process.env.PATH ?? "", ...env, LOG_LEVEL: "warn" } as NodeJS.ProcessEnv,
+      encoding: "utf8",
+    });
+    console.log(sweep.stdout.trimEnd().replace(/^/gm, "  "));
 
     heading("Review calls the GitHub stand-in received");
     for (const review of github.reviews) {

@@ -24,7 +24,10 @@ export async function explainCommand(args: string[]): Promise<number> {
     allowPositionals: false,
   });
   if (values.policy === undefined || values.request === undefined) {
-    const missing = [values.policy === undefined ? "--policy" : [], values.request === undefined ? "--request" : []];
+    const missing = [
+      values.policy === undefined ? "--policy" : [],
+      values.request === undefined ? "--request" : [],
+    ];
     console.error(`pat-warden explain: ${missing.flat().join(" and ")} required\n\n${EXPLAIN_USAGE}`);
     return 2;
   }
@@ -45,7 +48,11 @@ export async function explainCommand(args: string[]): Promise<number> {
 
   const decision = evaluate(policy, read.request, { explain: true });
   if (values.json) {
-    const json = { request_file: values.request, request_shape: read.shape, ...decisionToJson(policy, read.request, decision) };
+    const json = {
+      request_file: values.request,
+      request_shape: read.shape,
+      ...decisionToJson(policy, read.request, decision),
+    };
     console.log(JSON.stringify(json, null, 2));
     return 0;
   }
@@ -54,7 +61,8 @@ export async function explainCommand(args: string[]): Promise<number> {
   return 0;
 }
 
-export type LoadedPolicy = { ok: true; policy: CompiledPolicy } | { ok: false; why: "unreadable" | "invalid" };
+export type LoadedPolicy =
+  { ok: true; policy: CompiledPolicy } | { ok: false; why: "unreadable" | "invalid" };
 
 /** Reads and parses a policy with the server's parser; when it cannot, prints why (every error, file:line:col). */
 export async function loadPolicy(file: string): Promise<LoadedPolicy> {

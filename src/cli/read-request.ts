@@ -11,7 +11,8 @@ import type { TokenRequest } from "../policy/request.js";
  * reads. The webhook shapes go through the server's own normaliser; list items through the sweep's.
  */
 
-export type RequestShape = "webhook payload" | "personal_access_token_request object" | "pending-requests list item";
+export type RequestShape =
+  "webhook payload" | "personal_access_token_request object" | "pending-requests list item";
 
 /** Why a request could not be read or normalised: each problem names the field. */
 export class RequestReadError extends Error {
@@ -67,7 +68,9 @@ export async function readRequestFile(path: string): Promise<ReadRequest> {
   try {
     text = await readFile(path, "utf8");
   } catch (error) {
-    throw new RequestReadError([`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`]);
+    throw new RequestReadError([
+      `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
+    ]);
   }
   let data: unknown;
   try {
@@ -76,10 +79,13 @@ export async function readRequestFile(path: string): Promise<ReadRequest> {
     throw new RequestReadError([`${path} is not JSON: ${(error as Error).message}`]);
   }
   if (Array.isArray(data)) {
-    if (data.length === 0) throw new RequestReadError([`${path} is an empty list: there is no request to read`]);
+    if (data.length === 0)
+      throw new RequestReadError([`${path} is an empty list: there is no request to read`]);
     const read = normaliseRequest(data[0]);
     const note =
-      data.length === 1 ? "the file is a list of 1 request" : `the file is a list of ${data.length} requests; read the first`;
+      data.length === 1
+        ? "the file is a list of 1 request"
+        : `the file is a list of ${data.length} requests; read the first`;
     return { ...read, note };
   }
   return normaliseRequest(data);

@@ -89,7 +89,7 @@ function describeRequest(request: TokenRequest): string[] {
   const tokenId = request.tokenId === null ? "" : ` (id ${request.tokenId})`;
   const lines = [
     `request: #${request.id} by ${request.requester}, ${token}${tokenId}`,
-    `  permissions judged (permissions_result): ${describePermissions(request.permissions)}`,
+    `  permissions judged (what the token would hold): ${describePermissions(request.permissions)}`,
     `  permissions added or upgraded: ${
       request.permissionsAdded === null
         ? "unknown (the pending-requests list does not say)"
@@ -159,7 +159,9 @@ function describeStep(step: RuleTrace, position: number, decides: boolean): stri
 function describeResult(step: RuleTrace): string {
   const failed = step.requireChecks.filter((check) => !check.ok);
   if (failed.length === 0) {
-    return step.result === "continue" ? "continue (outcome; on to the next rule)" : `${step.result} (outcome)`;
+    return step.result === "continue"
+      ? "continue (outcome; on to the next rule)"
+      : `${step.result} (outcome)`;
   }
   const because = `${count(failed.length, "require check")} failed`;
   if (step.result === "review" && step.rule.otherwise === "deny") {

@@ -1,0 +1,445 @@
+import { readFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node } from "yaml";
+import { z } from "zod";
+import type { CompiledPolicy } from "../policy/compile.js";
+import { evaluate, type Decision } from "../policy/evaluate.js";
+import { formatPath } from "../policy/parse.js";
+import type { TokenRequest } from "../policy/request.js";
+import { loadPolicy } from "./explain-command.js";
+import { detectShape, normaliseRequest, readRequestFile, RequestReadError } from "./read-request.js";
+
+export const TEST_USAGE = `usage: pat-warden test <policy.yml> <cases.yml>
+
+Runs policy unit tests with the server's parser and evaluator: each case is a token request and the decision the
+policy must make (outcome, deciding rule, words of the deny reason). The cases format is documented at the top
+of policies/default.test.yml. Exit 1 if a case fails or the policy is invalid; 2 if a file cannot be read or the
+cases file is invalid (every error with file:line:col).`;
+
+type Path = (string | number)[];
+
+const OUTCOMES = ["approve", "deny", "review"] as const;
+
+const expectSchema = z.strictObject({
+  outcome: z.enum(OUTCOMES),
+  rule: z.string().min(1).nullable().optional(),
+  deny_reason_contains: z.string().min(1).optional(),
+});
+
+const caseSchema = z.strictObject({
+  name: z.string().min(1),
+  request: z.record(z.string(), z.unknown()).optional(),
+  file: z.string().min(1).optional(),
+  expect: expectSchema,
+});
+
+// Each case is validated on its own, so one bad case does not hide the errors of another.
+const casesSchema = z.strictObject({ cases: z.array(z.unknown()).min(1) });
+
+type Expectation = z.infer<typeof expectSchema>;
+
+interface TestCase {
+  readonly name: string;
+  readonly request: TokenRequest;
+  readonly expect: Expectation;
+}
+
+/** A problem in the cases file, already placed: `cases.yml:12:9 cases[2].expect.outcome: …`. */
+type CasesError = string;
+
+export async function testCommand(args: string[]): Promise<number> {
+  if (args.length !== 2 || args.some((arg) => arg.startsWith("-"))) {
+    console.error(TEST_USAGE);
+    return 2;
+  }
+  const [policyFile, casesFile] = args as [string, string];
+  const loaded = await loadPolicy(policyFile);
+  if (!loaded.ok) return loaded.why === "unreadable" ? 2 : 1;
+
+  let text: string;
+  try {
+    text = await readFile(casesFile, "utf8");
+  } catch (error) {
+    console.error(`${casesFile}: cannot read: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    return 2;
+  }
+  const read = await readCases(text, casesFile);
+  if (!read.ok) {
+    for (const error of read.errors) console.error(error);
+    return 2;
+  }
+
+  console.log(`${casesFile}: ${read.cases.length} cases against ${policyFile} (${loaded.policy.revision})`);
+  let failed = 0;
+  for (const testCase of read.cases) {
+    const lines = runCase(loaded.policy, testCase);
+    if (lines[0]!.startsWith("✗")) failed++;
+    for (const line of lines) console.log(line);
+  }
+  console.log(`${read.cases.length - failed} passed, ${failed} failed`);
+  return failed === 0 ? 0 : 1;
+}
+
+/** Judges one case as the server would; returns `✓ name`, or `✗ name — what differed` and the decision's reasons. */
+export function runCase(policy: CompiledPolicy, testCase: TestCase): string[] {
+  const decision = evaluate(policy, testCase.request);
+  const { expect } = testCase;
+  const ruleOk =
+    expect.rule === undefined ||
+    (expect.rule === null ? decision.rule === null : decision.rule?.name === expect.rule);
+  if (decision.outcome === expect.outcome && ruleOk) {
+    const wanted = expect.deny_reason_contains;
+    if (wanted === undefined || decision.denyReason?.includes(wanted)) return [`✓ ${testCase.name}`];
+    return [
+      `✗ ${testCase.name} — the deny reason does not contain ${JSON.stringify(wanted)}`,
+      `    deny reason: ${decision.denyReason ?? "none"}`,
+    ];
+  }
+  const unknownRule =
+    typeof expect.rule === "string" && !policy.rules.some((rule) => rule.name === expect.rule)
+      ? ` (the policy has no rule "${expect.rule}")`
+      : "";
+  return [
+    `✗ ${testCase.name} — expected ${expect.outcome}${by(expect.rule)}, got ${decision.outcome}${by(
+      decisionRule(decision),
+    )}${unknownRule}`,
+    ...decision.reasons.map((reason) => `    - ${reason}`),
+    ...(decision.denyReason ? [`    deny reason: ${decision.denyReason}`] : []),
+  ];
+}
+
+function decisionRule(decision: Decision): string | null {
+  return decision.rule?.name ?? null;
+}
+
+function by(rule: string | null | undefined): string {
+  if (rule === undefined) return "";
+  return rule === null ? " by no_match" : ` by "${rule}"`;
+}
+
+/** Parses and validates a cases file strictly, resolving every request; every problem with file:line:col. */
+export async function readCases(
+  text: string,
+  file: string,
+): Promise<{ ok: true; cases: TestCase[] } | { ok: false; errors: CasesError[] }> {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
+  const errors: CasesError[] = [];
+  const report = (offset: number, path: Path, message: string) => {
+    const { line, col } = lineCounter.linePos(offset);
+    const where = `${file}:${line}:${col}`;
+    errors.push(path.length > 0 ? `${where} ${formatPath(path)}: ${message}` : `${where} ${message}`);
+  };
+  for (const error of [...doc.errors, ...doc.warnings]) {
+    const message =
+      error.code === "DUPLICATE_KEY"
+        ? `duplicate key ${JSON.stringify(/^[^:\n]*/.exec(text.slice(error.pos[0]))![0].trim())}`
+        : error.message.split("\n")[0]!;
+    report(error.pos[0], [], message);
+  }
+  if (errors.length > 0) return { ok: false, errors };
+  const root = doc.contents as Node | null;
+  const at = (path: Path, key?: string) => locate(root, path, key);
+
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 50 });
+  } catch (error) {
+    report(0, [], `cannot resolve YAML aliases: ${(error as Error).message}`);
+    return { ok: false, errors };
+  }
+  const reportIssues = (issues: readonly z.core.$ZodIssue[], base: Path) => {
+    for (const issue of issues) {
+      const path = [...base, ...(issue.path as Path)];
+      if (issue.code === "unrecognized_keys") {
+        const allowed = allowedKeys(path);
+        for (const key of issue.keys)
+          report(at(path, key), [...path, key], `unknown key "${key}" (allowed: ${allowed.join(", ")})`);
+      } else {
+        report(at(path), path, describeIssue(issue, valueAt(data, path)));
+      }
+    }
+  };
+  const parsed = casesSchema.safeParse(data ?? {});
+  if (!parsed.success) {
+    reportIssues(parsed.error.issues, []);
+    return { ok: false, errors };
+  }
+
+  const cases: TestCase[] = [];
+  const firstLine = new Map<string, number>();
+  const baseDir = dirname(file);
+  for (const [index, item] of parsed.data.cases.entries()) {
+    const path: Path = ["cases", index];
+    const name = (item as { name?: unknown } | null)?.name;
+    if (typeof name === "string") {
+      const first = firstLine.get(name);
+      if (first === undefined) firstLine.set(name, lineCounter.linePos(at(path)).line);
+      else
+        report(
+          at([...path, "name"]),
+          [...path, "name"],
+          `duplicate case name "${name}" (first at line ${first})`,
+        );
+    }
+    const shaped = caseSchema.safeParse(item);
+    if (!shaped.success) {
+      reportIssues(shaped.error.issues, path);
+      continue;
+    }
+    const raw = shaped.data;
+    if (raw.expect.deny_reason_contains !== undefined && raw.expect.outcome !== "deny") {
+      const where = [...path, "expect"];
+      report(
+        at(where, "deny_reason_contains"),
+        [...where, "deny_reason_contains"],
+        "needs outcome: deny (only a deny has a reason)",
+      );
+    }
+    if ((raw.request === undefined) === (raw.file === undefined)) {
+      report(
+        at(path),
+        path,
+        "give exactly one of request (inline) and file (a JSON file relative to this file)",
+      );
+      continue;
+    }
+    let request: TokenRequest;
+    if (raw.file !== undefined) {
+      try {
+        request = (await readRequestFile(join(baseDir, raw.file))).request;
+      } catch (error) {
+        if (!(error instanceof RequestReadError)) throw error;
+        for (const problem of error.problems) report(at([...path, "file"]), [...path, "file"], problem);
+        continue;
+      }
+    } else {
+      const requestPath = [...path, "request"];
+      const { value, problems } = withInlineDefaults(raw.request!);
+      for (const problem of problems)
+        report(
+          at([...requestPath, ...problem.path], problem.key),
+          [...requestPath, ...problem.path, ...(problem.key ? [problem.key] : [])],
+          problem.message,
+        );
+      if (problems.length > 0) continue;
+      try {
+        request = normaliseRequest(value).request;
+      } catch (error) {
+        if (!(error instanceof RequestReadError)) throw error;
+        for (const problem of error.problems) {
+          const inner = problemPath(problem);
+          const nested =
+            detectShape(value) === "webhook payload" ? ["personal_access_token_request", ...inner] : inner;
+          report(at([...requestPath, ...nested]), requestPath, problem);
+        }
+        continue;
+      }
+    }
+    cases.push({ name: raw.name, request, expect: raw.expect });
+  }
+  return errors.length > 0 ? { ok: false, errors } : { ok: true, cases };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Inline requests: GitHub's shapes with the boring fields filled in, and typos in their keys refused.
+
+/** The instant inline requests are created at unless they say otherwise. */
+export const DEFAULT_CREATED_AT = "2026-01-01T00:00:00Z";
+export const DEFAULT_LIFETIME_DAYS = 30;
+
+const REQUEST_KEYS = [
+  "id",
+  "owner",
+  "permissions_added",
+  "permissions_upgraded",
+  "permissions_result",
+  "repository_selection",
+  "repository_count",
+  "repositories",
+  "created_at",
+  "token_id",
+  "token_name",
+  "token_expired",
+  "token_expires_at",
+  "token_last_used_at",
+];
+const LIST_ITEM_KEYS = [
+  "id",
+  "reason",
+  "owner",
+  "repository_selection",
+  "repositories_url",
+  "repositories",
+  "permissions",
+  "created_at",
+  "token_id",
+  "token_name",
+  "token_expired",
+  "token_expires_at",
+  "token_last_used_at",
+];
+const PAYLOAD_KEYS = [
+  "action",
+  "personal_access_token_request",
+  "organization",
+  "enterprise",
+  "installation",
+  "sender",
+];
+
+interface InlineProblem {
+  /** Below the case's `request`. */
+  readonly path: Path;
+  /** A key inside the node at `path` (an unknown key), to place the error on the key itself. */
+  readonly key?: string;
+  readonly message: string;
+}
+
+/**
+ * Fills in what a test case need not spell out (documented in policies/default.test.yml) and refuses keys the
+ * shape does not have, so a typo (`permission_result`) is an error rather than a silently empty permission set.
+ */
+export function withInlineDefaults(raw: Record<string, unknown>): {
+  value: unknown;
+  problems: InlineProblem[];
+} {
+  const problems: InlineProblem[] = [];
+  const shape = detectShape(raw) ?? "personal_access_token_request object";
+  const unknownKeys = (object: Record<string, unknown>, allowed: string[], path: Path) => {
+    for (const key of Object.keys(object))
+      if (!allowed.includes(key))
+        problems.push({ path, key, message: `unknown key "${key}" (allowed: ${allowed.join(", ")})` });
+  };
+  if (shape === "webhook payload") {
+    unknownKeys(raw, PAYLOAD_KEYS, []);
+    const inner = raw.personal_access_token_request;
+    if (typeof inner !== "object" || inner === null || Array.isArray(inner)) {
+      problems.push({ path: ["personal_access_token_request"], message: "expected a mapping" });
+      return { value: raw, problems };
+    }
+    const filled = fill(inner as Record<string, unknown>, "personal_access_token_request object");
+    unknownKeys(inner as Record<string, unknown>, REQUEST_KEYS, ["personal_access_token_request"]);
+    return { value: { ...raw, personal_access_token_request: filled }, problems };
+  }
+  unknownKeys(raw, shape === "pending-requests list item" ? LIST_ITEM_KEYS : REQUEST_KEYS, []);
+  return { value: fill(raw, shape), problems };
+}
+
+function fill(
+  raw: Record<string, unknown>,
+  shape: "personal_access_token_request object" | "pending-requests list item",
+) {
+  const out: Record<string, unknown> = { ...raw };
+  out.id ??= 1;
+  if (typeof out.owner === "string") out.owner = { login: out.owner };
+  out.owner ??= { login: "octocat" };
+  out.token_id ??= 1;
+  out.token_name ??= "test-token";
+  out.created_at ??= DEFAULT_CREATED_AT;
+  if (!("token_expires_at" in raw) && typeof out.created_at === "string") {
+    const created = Date.parse(out.created_at);
+    if (!Number.isNaN(created))
+      out.token_expires_at = new Date(created + DEFAULT_LIFETIME_DAYS * 86_400_000).toISOString();
+  }
+  if (Array.isArray(out.repositories)) {
+    const repositories = out.repositories.map((repo) => (typeof repo === "string" ? { name: repo } : repo));
+    out.repositories = repositories;
+    out.repository_selection ??= "subset";
+    if (shape === "personal_access_token_request object") out.repository_count ??= repositories.length;
+  }
+  out.repository_selection ??= "none";
+  if (shape === "pending-requests list item") {
+    out.permissions ??= {};
+  } else {
+    out.permissions_result ??= {};
+    // A new token adds everything it would hold.
+    if (!("permissions_added" in raw) && !("permissions_upgraded" in raw))
+      out.permissions_added = out.permissions_result;
+  }
+  return out;
+}
+
+/** `personal_access_token_request.owner.login Invalid …` or `item.owner is missing` → ["owner", "login"]. */
+function problemPath(problem: string): Path {
+  const [head = ""] = problem.split(" ", 1);
+  return head
+    .split(".")
+    .slice(1)
+    .map((part) => (/^\d+$/.test(part) ? Number(part) : part));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Placing errors (as the policy parser does).
+
+function allowedKeys(path: Path): string[] {
+  if (path.length === 0) return Object.keys(casesSchema.shape);
+  if (path.length === 2) return Object.keys(caseSchema.shape);
+  return Object.keys(expectSchema.shape);
+}
+
+function describeIssue(issue: z.core.$ZodIssue, value: unknown): string {
+  switch (issue.code) {
+    case "invalid_type":
+      return value === undefined
+        ? "is required"
+        : `expected ${article(issue.expected)}, found ${describe(value)}`;
+    case "invalid_value":
+      return value === undefined
+        ? `is required (one of ${issue.values.map(String).join(", ")})`
+        : `${describe(value)} is not one of ${issue.values.map(String).join(", ")}`;
+    case "too_small":
+      return "must not be empty";
+    default:
+      return issue.message;
+  }
+}
+
+function article(type: string): string {
+  if (type === "object" || type === "record") return "a mapping";
+  if (type === "array") return "a list";
+  return `a ${type}`;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "a list";
+  if (typeof value === "object") return "a mapping";
+  return JSON.stringify(value);
+}
+
+/** Offset of the node at `path` (or of the key `key` in it); the deepest existing node when the path runs out. */
+function locate(root: Node | null, path: Path, key?: string): number {
+  if (!root) return 0;
+  let node: Node = root;
+  for (const part of path) {
+    const next = child(node, part);
+    if (!next) break;
+    node = next;
+  }
+  if (key !== undefined && isMap(node)) {
+    const pair = node.items.find((item) => isScalar(item.key) && String(item.key.value) === key);
+    if (pair && isScalar(pair.key)) return pair.key.range?.[0] ?? 0;
+  }
+  return node.range?.[0] ?? 0;
+}
+
+function child(node: Node, part: string | number): Node | undefined {
+  if (isMap(node)) {
+    const pair = node.items.find(
+      (item) => isPair(item) && isScalar(item.key) && String(item.key.value) === String(part),
+    );
+    return pair ? ((pair.value ?? pair.key) as Node) : undefined;
+  }
+  if (isSeq(node) && typeof part === "number") return (node.items[part] as Node | undefined) ?? undefined;
+  return undefined;
+}
+
+function valueAt(data: unknown, path: Path): unknown {
+  let value = data;
+  for (const part of path) {
+    if (value === null || typeof value !== "object") return undefined;
+    value = (value as Record<string | number, unknown>)[part];
+  }
+  return value;
+}
