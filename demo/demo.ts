@@ -1,7 +1,8 @@
 // `npm run demo`: the real server, the bundled policy, a local stand-in for GitHub's API, four signed requests.
 // No credentials and no network: a throwaway App key is generated and everything stays on 127.0.0.1.
 
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { startGitHubStandIn } from "./github-stand-in.js";
 import { demoRequests, sampleRequest, webhookPayload } from "./samples.js";
@@ -71,13 +72,17 @@ async function main(): Promise<void> {
       lifetimeDays: 14,
     });
     github.addRequest(ORG, lost);
-    const sweep = spawnSync(process.execPath, ["dist/src/cli.js", "sweep", "--org", ORG], {
+    // Not spawnSync: the stand-in answering the CLI runs in this process.
+    const child = spawn(process.execPath, ["dist/src/cli.js", "sweep", "--org", ORG], {
       cwd: PROJECT_ROOT,
-      // Only the summary is shown: the CLI's logs (stderr) are quiet below warnings.
-      env: { PATH: process.env.PATH ?? "", ...env, LOG_LEVEL: "warn" } as NodeJS.ProcessEnv,
-      encoding: "utf8",
+      env: { PATH: process.env.PATH ?? "", ...env } as NodeJS.ProcessEnv,
+      // The summary (stdout) is shown; the sweep's audit lines (stderr) are not repeated here.
+      stdio: ["ignore", "pipe", "ignore"],
     });
-    console.log(sweep.stdout.trimEnd().replace(/^/gm, "  "));
+    let output = "";
+    child.stdout.on("data", (chunk) => (output += chunk));
+    await once(child, "exit");
+    console.log(output.trimEnd().replace(/^/gm, "  "));
 
     heading("Review calls the GitHub stand-in received");
     for (const review of github.reviews) {

@@ -166,7 +166,10 @@ export class OrgPolicySource implements PolicySource {
       });
       if (data[0]?.sha) return data[0].sha;
     } catch (error) {
-      this.options.logger.debug({ org, err: error }, "cannot list the policy file's commits; naming its blob");
+      this.options.logger.debug(
+        { org, err: error },
+        "cannot list the policy file's commits; naming its blob",
+      );
     }
     return blob ? `blob:${blob}` : "unknown";
   }

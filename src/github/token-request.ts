@@ -42,9 +42,10 @@ export function tokenRequestFromWebhook(raw: unknown): TokenRequest {
   const parsed = webhookRequest.safeParse(raw);
   if (!parsed.success) {
     throw new PayloadError(
-      parsed.error.issues.map(
-        (issue) => `${["personal_access_token_request", ...issue.path].join(".")} ${issue.message}`,
-      ),
+      parsed.error.issues.map((issue) => {
+        const path = ["personal_access_token_request", ...issue.path].join(".");
+        return `${path} ${valueAt(raw, issue.path) === undefined ? "is missing" : issue.message}`;
+      }),
     );
   }
   const r = parsed.data;
@@ -100,4 +101,13 @@ export function tokenRequestFromListItem(
     // The list carries the requester's written justification; the webhook does not.
     justification: item.reason ?? null,
   };
+}
+
+function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
+  let value = raw;
+  for (const key of path) {
+    if (value === null || typeof value !== "object") return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value;
 }

@@ -31,10 +31,19 @@ export const conditionsSchema = z
           .describe("The requester's login is one of these (case-insensitive; * and ? wildcards)."),
         exclude: nonEmptyStrings.optional().describe("The requester's login is none of these."),
         teams: z
-          .array(z.string().regex(/^([A-Za-z0-9][A-Za-z0-9-]*\/)?[A-Za-z0-9][A-Za-z0-9_.-]*$/, "must be a team slug or org/team-slug"))
+          .array(
+            z
+              .string()
+              .regex(
+                /^([A-Za-z0-9][A-Za-z0-9-]*\/)?[A-Za-z0-9][A-Za-z0-9_.-]*$/,
+                "must be a team slug or org/team-slug",
+              ),
+          )
           .min(1)
           .optional()
-          .describe("The requester is an active member of one of these teams of the organization (team-slug or org/team-slug)."),
+          .describe(
+            "The requester is an active member of one of these teams of the organization (team-slug or org/team-slug).",
+          ),
       })
       .optional(),
     justification: z

@@ -53,6 +53,13 @@ function testMaxDays(request: TokenRequest, maxDays: number): Check {
       text: `the token's expiry date cannot be read; ${accepted}`,
     };
   }
+  if (days < 0) {
+    return {
+      condition: "expiry.max_days",
+      ok: false,
+      text: `the token expires before the request was made; ${accepted}`,
+    };
+  }
   const shown = formatDays(days);
   return days <= maxDays
     ? { condition: "expiry.max_days", ok: true, text: `the token lives ${shown} days (at most ${maxDays})` }

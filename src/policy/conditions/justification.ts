@@ -11,14 +11,23 @@ export function compileJustification(pattern: string): Condition {
     regex = new RegExp(pattern, "u");
   } catch (error) {
     const reason = (error as Error).message.replace(/^.*: /, "");
-    throw new ConditionSpecError([{ path: [], message: `invalid regular expression ${JSON.stringify(pattern)}: ${reason}` }]);
+    throw new ConditionSpecError([
+      { path: [], message: `invalid regular expression ${JSON.stringify(pattern)}: ${reason}` },
+    ]);
   }
   const accepted = `a justification matching /${pattern}/ is required`;
   return {
     key: "justification",
     test(request) {
       if (request.justification === undefined) {
-        return [{ condition: "justification", ok: false, unknown: true, text: `the justification is unknown; ${accepted}` }];
+        return [
+          {
+            condition: "justification",
+            ok: false,
+            unknown: true,
+            text: `the justification is unknown; ${accepted}`,
+          },
+        ];
       }
       if (request.justification === null || request.justification.trim() === "") {
         return [{ condition: "justification", ok: false, text: `no justification was given; ${accepted}` }];
@@ -28,7 +37,9 @@ export function compileJustification(pattern: string): Condition {
         {
           condition: "justification",
           ok,
-          text: ok ? `the justification matches /${pattern}/` : `the justification does not match /${pattern}/; ${accepted}`,
+          text: ok
+            ? `the justification matches /${pattern}/`
+            : `the justification does not match /${pattern}/; ${accepted}`,
         },
       ];
     },

@@ -44,7 +44,11 @@ export function compileRepositories(spec: Spec): Condition {
           selection === "subset" ? (request.repositoryCount ?? request.repositories?.length ?? null) : 0;
         const ok = selection !== "all" && count !== null && count <= spec.max_count;
         const found =
-          selection === "all" ? "all repositories" : `${count ?? "an unknown number of"} repositories`;
+          selection === "all"
+            ? "all repositories"
+            : count === null
+              ? "an unknown number of repositories"
+              : plural(count, "repository", "repositories");
         checks.push({
           condition: "repositories.max_count",
           ok,
@@ -93,4 +97,8 @@ function testNames(
     ok: false,
     text: `repositories ${quoteList(shown)}${more} are outside the allowlist; ${accepted}`,
   };
+}
+
+function plural(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
 }

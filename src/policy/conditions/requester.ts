@@ -44,13 +44,24 @@ export function teamKey(team: string, org: string): string {
 function testTeams(memberOf: readonly string[] | undefined, teams: readonly string[]): Check {
   const listed = quoteList(teams);
   if (memberOf === undefined) {
-    return { condition: "requester.teams", ok: false, unknown: true, text: `team membership is unknown; accepted: members of ${listed}` };
+    return {
+      condition: "requester.teams",
+      ok: false,
+      unknown: true,
+      text: `team membership is unknown; accepted: members of ${listed}`,
+    };
   }
   // memberOf holds full keys; a bare slug in the policy matches the same slug in any org the request came from.
   const member = teams.find((team) =>
-    memberOf.some((key) => key === team.toLowerCase() || (!team.includes("/") && key.endsWith(`/${team.toLowerCase()}`))),
+    memberOf.some(
+      (key) => key === team.toLowerCase() || (!team.includes("/") && key.endsWith(`/${team.toLowerCase()}`)),
+    ),
   );
   return member
-    ? { condition: "requester.teams", ok: true, text: `the requester is a member of ${JSON.stringify(member)}` }
+    ? {
+        condition: "requester.teams",
+        ok: true,
+        text: `the requester is a member of ${JSON.stringify(member)}`,
+      }
     : { condition: "requester.teams", ok: false, text: `the requester is not a member of ${listed}` };
 }
