@@ -43,7 +43,7 @@ export function patWardenApp(
       const record = await handleCreated(options, {
         deliveryId: context.id,
         receivedAt: (options.now ?? Date.now)(),
-        org: payload.organization?.login ?? "(unknown)",
+        org: typeof payload.organization?.login === "string" ? payload.organization.login : null,
         installationId: payload.installation?.id ?? null,
         request: payload.personal_access_token_request,
         octokit: context.octokit,

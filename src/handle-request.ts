@@ -35,7 +35,8 @@ export interface CreatedEvent {
   deliveryId: string;
   /** Epoch ms when the webhook arrived. */
   receivedAt: number;
-  org: string;
+  /** Null when the payload does not name it: nothing can be reviewed then. */
+  org: string | null;
   installationId: number | null;
   /** The `personal_access_token_request` object, not yet validated. */
   request: unknown;
@@ -57,6 +58,7 @@ export async function handleCreated(options: PipelineOptions, event: CreatedEven
   let unexpected: unknown = null;
   try {
     request = tokenRequestFromWebhook(event.request);
+    if (event.org === null) throw new PayloadError(["organization.login is missing"]);
     const access = event.installationId !== null ? { octokit: event.octokit } : undefined;
     const state = await options.policies.forOrg(event.org, access);
     if (!state.ok) {
@@ -71,7 +73,7 @@ export async function handleCreated(options: PipelineOptions, event: CreatedEven
         });
       decision = evaluate(state.policy, request);
       if (options.mode === "enforce" && (decision.outcome === "approve" || decision.outcome === "deny")) {
-        review = await callReview(options, event, request, decision, now);
+        review = await callReview(options, { ...event, org: event.org }, request, decision, now);
       }
     }
   } catch (caught) {
@@ -83,7 +85,7 @@ export async function handleCreated(options: PipelineOptions, event: CreatedEven
   }
   const record = decisionRecord({
     trigger: { kind: "webhook", deliveryId: event.deliveryId },
-    org: event.org,
+    org: event.org ?? "",
     installationId: event.installationId,
     requestId: requestIdOf(event.request),
     request,
@@ -101,7 +103,7 @@ export async function handleCreated(options: PipelineOptions, event: CreatedEven
 
 async function callReview(
   options: PipelineOptions,
-  event: CreatedEvent,
+  event: CreatedEvent & { org: string },
   request: TokenRequest,
   decision: Decision,
   now: () => number,

@@ -61,8 +61,14 @@ async function main(): Promise<void> {
     logger.info({ signal }, "stopping: no new webhooks or sweeps; finishing the ones in flight");
     // fastify answers 503 to new requests while close() waits for in-flight ones; the sweep stops before its
     // next review call, leaving the rest pending on GitHub for the next start.
+    // A delivery answered on a keep-alive connection leaves that connection open and idle; close() only ends the
+    // ones idle when it starts, so keep ending them as they become idle, or the exit waits for keepAliveTimeout.
+    const idle = setInterval(() => server.server.closeIdleConnections(), 50);
     Promise.all([server.close(), scheduler.stop()]).then(
-      () => process.exit(0),
+      () => {
+        clearInterval(idle);
+        process.exit(0);
+      },
       (error: unknown) => {
         logger.error({ err: error }, "error while stopping");
         process.exit(1);

@@ -20,7 +20,12 @@ export function pacedCall<T>(
   const now = policy.retry.now ?? Date.now;
   return withRetry(
     (timeoutMs) =>
-      policy.pacer.schedule(policy.lane, () => call(AbortSignal.timeout(timeoutMs)), policy.retry.deadline),
+      policy.pacer.schedule(
+        policy.lane,
+        // The attempt's budget is fixed when it starts (after pacing), and never runs past the deadline.
+        () => call(AbortSignal.timeout(Math.max(1, Math.min(timeoutMs, policy.retry.deadline - now())))),
+        policy.retry.deadline,
+      ),
     {
       ...policy.retry,
       onFailure: (failure) => {

@@ -45,10 +45,13 @@ export class Pacer {
   async schedule<T>(key: string, call: () => Promise<T>, deadline = Number.POSITIVE_INFINITY): Promise<T> {
     const lane = this.#lane(key);
     const queuedAt = this.#now();
-    if (lane.active >= this.#concurrency) await new Promise<void>((resolve) => lane.waiting.push(resolve));
+    if (lane.active >= this.#concurrency && !(await this.#slot(lane, deadline))) {
+      throw new QueueDeadlineError(this.#now() - queuedAt);
+    }
     lane.active++;
     try {
-      const startAt = Math.max(lane.nextStart, lane.pausedUntil);
+      // Never start after the deadline, whether the lane is paced, paused by GitHub, or was busy until now.
+      const startAt = Math.max(lane.nextStart, lane.pausedUntil, this.#now());
       if (startAt > deadline) throw new QueueDeadlineError(this.#now() - queuedAt);
       lane.nextStart = Math.max(startAt, this.#now()) + this.#interval;
       const wait = startAt - this.#now();
@@ -58,6 +61,27 @@ export class Pacer {
       lane.active--;
       lane.waiting.shift()?.();
     }
+  }
+
+  /** Waits for a free slot on the lane; false if the deadline comes first (the caller then gives up). */
+  #slot(lane: Lane, deadline: number): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      const ready = () => {
+        if (timer) clearTimeout(timer);
+        resolve(true);
+      };
+      lane.waiting.push(ready);
+      const left = deadline - this.#now();
+      const timer = Number.isFinite(left)
+        ? setTimeout(
+            () => {
+              lane.waiting.splice(lane.waiting.indexOf(ready), 1);
+              resolve(false);
+            },
+            Math.max(0, left),
+          )
+        : undefined;
+    });
   }
 
   /** GitHub asked this installation to wait: nothing more starts on it before `until` (epoch ms). */

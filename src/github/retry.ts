@@ -67,7 +67,9 @@ export function classify(error: unknown, nowMs: number): AttemptFailure {
   const e = (error ?? {}) as HttpErrorLike;
   const message = typeof e.message === "string" ? e.message : String(error);
   if (e.name === "QueueDeadlineError") return { status: null, message, retryable: false, retryAfterMs: null };
-  const status = typeof e.status === "number" && e.status > 0 ? e.status : null;
+  // Octokit reports a network error or an abort as status 500 with no response: GitHub never answered.
+  const answered = e.response !== undefined;
+  const status = answered && typeof e.status === "number" && e.status > 0 ? e.status : null;
   if (status === null) {
     // No HTTP answer: connection refused or reset, DNS, or our own timeout.
     return { status: null, message, retryable: true, retryAfterMs: null };
