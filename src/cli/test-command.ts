@@ -6,6 +6,7 @@ import type { CompiledPolicy } from "../policy/compile.js";
 import { evaluate, type Decision } from "../policy/evaluate.js";
 import { formatPath } from "../policy/parse.js";
 import type { TokenRequest } from "../policy/request.js";
+import { teamKey } from "../policy/conditions/requester.js";
 import { loadPolicy } from "./explain-command.js";
 import { detectShape, normaliseRequest, readRequestFile, RequestReadError } from "./read-request.js";
 
@@ -26,10 +27,19 @@ const expectSchema = z.strictObject({
   deny_reason_contains: z.string().min(1).optional(),
 });
 
+/** What the server would ask GitHub about the requester; a case states it, since the CLI asks nobody. */
+const factsSchema = z.strictObject({
+  /** Teams the requester is an active member of (`team-slug` or `org/team-slug`). */
+  teams: z.array(z.string().min(1)).optional(),
+  /** The requester's written justification; null: none given. */
+  justification: z.string().nullable().optional(),
+});
+
 const caseSchema = z.strictObject({
   name: z.string().min(1),
   request: z.record(z.string(), z.unknown()).optional(),
   file: z.string().min(1).optional(),
+  facts: factsSchema.optional(),
   expect: expectSchema,
 });
 
@@ -236,7 +246,7 @@ export async function readCases(
         continue;
       }
     }
-    cases.push({ name: raw.name, request, expect: raw.expect });
+    cases.push({ name: raw.name, request: withFacts(request, raw.facts), expect: raw.expect });
   }
   return errors.length > 0 ? { ok: false, errors } : { ok: true, cases };
 }
@@ -442,4 +452,14 @@ function valueAt(data: unknown, path: Path): unknown {
     value = (value as Record<string | number, unknown>)[part];
   }
   return value;
+}
+
+/** Team keys as the server builds them (`org/team-slug`, lowercased; a bare slug matches any org's team). */
+function withFacts(request: TokenRequest, facts: z.infer<typeof factsSchema> | undefined): TokenRequest {
+  if (!facts) return request;
+  return {
+    ...request,
+    ...(facts.teams ? { teams: facts.teams.map((team) => teamKey(team, "org")) } : {}),
+    ...(facts.justification !== undefined ? { justification: facts.justification } : {}),
+  };
 }
