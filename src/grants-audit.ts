@@ -4,12 +4,13 @@ import type { AuditLog } from "./audit/audit-log.js";
 import type { GrantRecord } from "./audit/grant-record.js";
 import { grantRecord } from "./audit/grant-record.js";
 import { listGrantRepositories, listGrants, revokeGrants, type GrantItem } from "./github/grants.js";
+import { tokenRequestFromGrant } from "./github/token-request.js";
 import { MAX_BULK_IDS } from "./github/limits.js";
 import type { Pacer } from "./github/pacer.js";
 import type { RetryOptions } from "./github/retry.js";
 import type { Metrics } from "./metrics.js";
 import { evaluate, type Decision } from "./policy/evaluate.js";
-import { EMPTY_PERMISSIONS, type TokenRequest } from "./policy/request.js";
+import type { TokenRequest } from "./policy/request.js";
 import type { PolicySource } from "./policy-source.js";
 import { enrichRequest, type FactCache } from "./github/requester-facts.js";
 
@@ -183,31 +184,4 @@ export async function auditGrants(
     );
   }
   return done(null);
-}
-
-/**
- * A grant as the policy sees it. Lifetimes are measured from when access was granted (GitHub does not give the
- * token's creation time here); what the original request added is unknown.
- */
-export function tokenRequestFromGrant(
-  grant: GrantItem,
-  repositories: readonly string[] | null,
-): TokenRequest {
-  return {
-    id: grant.id,
-    requester: grant.owner.login,
-    tokenId: grant.token_id ?? null,
-    tokenName: grant.token_name ?? null,
-    permissions: {
-      organization: grant.permissions?.organization ?? EMPTY_PERMISSIONS.organization,
-      repository: grant.permissions?.repository ?? EMPTY_PERMISSIONS.repository,
-      other: grant.permissions?.other ?? EMPTY_PERMISSIONS.other,
-    },
-    permissionsAdded: null,
-    repositorySelection: grant.repository_selection,
-    repositories: grant.repository_selection === "subset" ? repositories : [],
-    repositoryCount: grant.repository_selection === "subset" ? (repositories?.length ?? null) : null,
-    createdAt: grant.access_granted_at,
-    expiresAt: grant.token_expires_at,
-  };
 }

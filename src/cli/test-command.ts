@@ -1,10 +1,12 @@
 import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node } from "yaml";
+import { LineCounter, parseDocument, type Node } from "yaml";
 import { z } from "zod";
 import type { CompiledPolicy } from "../policy/compile.js";
 import { evaluate, type Decision } from "../policy/evaluate.js";
 import { formatPath } from "../policy/parse.js";
+import { locate, valueAt } from "../policy/yaml-locate.js";
+import { article, describeValue } from "../policy/describe-issue.js";
 import type { TokenRequest } from "../policy/request.js";
 import { teamKey } from "../policy/conditions/requester.js";
 import { loadPolicy } from "./explain-command.js";
@@ -393,65 +395,16 @@ function describeIssue(issue: z.core.$ZodIssue, value: unknown): string {
     case "invalid_type":
       return value === undefined
         ? "is required"
-        : `expected ${article(issue.expected)}, found ${describe(value)}`;
+        : `expected ${article(issue.expected)}, found ${describeValue(value)}`;
     case "invalid_value":
       return value === undefined
         ? `is required (one of ${issue.values.map(String).join(", ")})`
-        : `${describe(value)} is not one of ${issue.values.map(String).join(", ")}`;
+        : `${describeValue(value)} is not one of ${issue.values.map(String).join(", ")}`;
     case "too_small":
       return "must not be empty";
     default:
       return issue.message;
   }
-}
-
-function article(type: string): string {
-  if (type === "object" || type === "record") return "a mapping";
-  if (type === "array") return "a list";
-  return `a ${type}`;
-}
-
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "a list";
-  if (typeof value === "object") return "a mapping";
-  return JSON.stringify(value);
-}
-
-/** Offset of the node at `path` (or of the key `key` in it); the deepest existing node when the path runs out. */
-function locate(root: Node | null, path: Path, key?: string): number {
-  if (!root) return 0;
-  let node: Node = root;
-  for (const part of path) {
-    const next = child(node, part);
-    if (!next) break;
-    node = next;
-  }
-  if (key !== undefined && isMap(node)) {
-    const pair = node.items.find((item) => isScalar(item.key) && String(item.key.value) === key);
-    if (pair && isScalar(pair.key)) return pair.key.range?.[0] ?? 0;
-  }
-  return node.range?.[0] ?? 0;
-}
-
-function child(node: Node, part: string | number): Node | undefined {
-  if (isMap(node)) {
-    const pair = node.items.find(
-      (item) => isPair(item) && isScalar(item.key) && String(item.key.value) === String(part),
-    );
-    return pair ? ((pair.value ?? pair.key) as Node) : undefined;
-  }
-  if (isSeq(node) && typeof part === "number") return (node.items[part] as Node | undefined) ?? undefined;
-  return undefined;
-}
-
-function valueAt(data: unknown, path: Path): unknown {
-  let value = data;
-  for (const part of path) {
-    if (value === null || typeof value !== "object") return undefined;
-    value = (value as Record<string | number, unknown>)[part];
-  }
-  return value;
 }
 
 /** Team keys as the server builds them (`org/team-slug`, lowercased; a bare slug matches any org's team). */

@@ -1,6 +1,8 @@
 import { z } from "zod";
 import { EMPTY_PERMISSIONS, type PermissionSet, type TokenRequest } from "../policy/request.js";
+import type { GrantItem } from "./grants.js";
 import type { PendingRequestItem } from "./pending-requests.js";
+import { valueAt } from "../policy/yaml-locate.js";
 
 /** A payload that lacks what the policy needs. Recorded as an `error` decision; nothing is reviewed. */
 export class PayloadError extends Error {
@@ -78,14 +80,24 @@ function merge(a: PermissionSet, b: PermissionSet): PermissionSet {
   };
 }
 
-/**
- * Normalises an item of the pending-requests list. The list gives the total permissions only, so what the
- * request adds is unknown (null), and `subset` repositories come from a separate call (`repositories`).
- */
-export function tokenRequestFromListItem(
-  item: PendingRequestItem,
+/** What the two REST list items (pending requests, approved tokens) share. */
+interface RestTokenItem {
+  id: number;
+  owner: { login: string };
+  repository_selection: "none" | "all" | "subset";
+  permissions: z.infer<typeof permissionSet>;
+  token_id: number;
+  token_name: string;
+  token_expires_at: string | null;
+}
+
+/** A REST list item: total permissions only (what a request adds is unknown); repositories from another call. */
+function tokenRequestFromRest(
+  item: RestTokenItem,
   repositories: readonly string[] | null,
+  since: string,
 ): TokenRequest {
+  const subset = item.repository_selection === "subset";
   return {
     id: item.id,
     requester: item.owner.login,
@@ -94,20 +106,28 @@ export function tokenRequestFromListItem(
     permissions: toPermissionSet(item.permissions),
     permissionsAdded: null,
     repositorySelection: item.repository_selection,
-    repositories: item.repository_selection === "subset" ? repositories : [],
-    repositoryCount: item.repository_selection === "subset" ? (repositories?.length ?? null) : null,
-    createdAt: item.created_at,
+    repositories: subset ? repositories : [],
+    repositoryCount: subset ? (repositories?.length ?? null) : null,
+    createdAt: since,
     expiresAt: item.token_expires_at,
-    // The list carries the requester's written justification; the webhook does not.
-    justification: item.reason ?? null,
   };
 }
 
-function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
-  let value = raw;
-  for (const key of path) {
-    if (value === null || typeof value !== "object") return undefined;
-    value = (value as Record<PropertyKey, unknown>)[key];
-  }
-  return value;
+/** An item of the pending-requests list, which also carries the requester's justification (the webhook does not). */
+export function tokenRequestFromListItem(
+  item: PendingRequestItem,
+  repositories: readonly string[] | null,
+): TokenRequest {
+  return { ...tokenRequestFromRest(item, repositories, item.created_at), justification: item.reason ?? null };
+}
+
+/**
+ * An approved token. Lifetimes are measured from when access was granted: GitHub does not give the token's
+ * creation time here.
+ */
+export function tokenRequestFromGrant(
+  grant: GrantItem,
+  repositories: readonly string[] | null,
+): TokenRequest {
+  return tokenRequestFromRest(grant, repositories, grant.access_granted_at);
 }

@@ -63,14 +63,16 @@ function found(message: string, origin: string, value: unknown): string {
   return origin === "number" ? `${message}, found ${JSON.stringify(value)}` : message;
 }
 
-function article(type: string): string {
-  if (type === "object") return "a mapping";
+/** "a mapping", "a list", "a whole number", "a string": a schema type as a policy author says it. */
+export function article(type: string): string {
+  if (type === "object" || type === "record") return "a mapping";
   if (type === "array") return "a list";
   if (type === "int") return "a whole number";
   return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
 }
 
-function describeValue(value: unknown): string {
+/** The value found, quoted when short: `"aprove"`, `42`, `null`, "a list", "a mapping". */
+export function describeValue(value: unknown): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return "a list";
   if (typeof value === "object") return "a mapping";

@@ -1,4 +1,5 @@
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, visit, type Node } from "yaml";
+import { LineCounter, parseAllDocuments, visit, type Node } from "yaml";
+import { locate, valueAt, type Path } from "./yaml-locate.js";
 import type { z } from "zod";
 import type { Condition } from "./check.js";
 import {
@@ -32,8 +33,6 @@ export function formatPolicyError(error: PolicyError): string {
   const where = `${error.file}:${error.line}:${error.column}`;
   return error.path ? `${where} ${error.path}: ${error.message}` : `${where} ${error.message}`;
 }
-
-type Path = (string | number)[];
 
 /**
  * Parses, validates and compiles a policy. The only entry point for every caller (server, CLI, tests), so they
@@ -158,37 +157,6 @@ export function formatPath(path: Path): string {
   }, "");
 }
 
-/**
- * Offset of the node at `path` (or of the key `key` inside it). When the path leads to nothing (a missing key),
- * the deepest node that exists is used, so "is required" points at the map that lacks the key.
- */
-function locate(root: Node, path: Path, key?: string): number {
-  let node: Node = root;
-  for (const part of path) {
-    const next = child(node, part);
-    if (!next) break;
-    node = next;
-  }
-  if (key !== undefined && isMap(node)) {
-    const pair = node.items.find((item) => isScalar(item.key) && String(item.key.value) === key);
-    if (pair && isScalar(pair.key)) return pair.key.range?.[0] ?? 0;
-  }
-  return node.range?.[0] ?? 0;
-}
-
-/** The value node under a map key or sequence index; for a key with an empty value, the key itself. */
-function child(node: Node, part: string | number): Node | undefined {
-  if (isMap(node)) {
-    const pair = node.items.find(
-      (item) => isPair(item) && isScalar(item.key) && String(item.key.value) === String(part),
-    );
-    if (!pair) return undefined;
-    return (pair.value ?? pair.key) as Node;
-  }
-  if (isSeq(node) && typeof part === "number") return (node.items[part] as Node | undefined) ?? undefined;
-  return undefined;
-}
-
 /** Offset of the first alias in the document, where an alias error most likely is. */
 function aliasOffset(root: Node | null): number {
   let offset = 0;
@@ -205,15 +173,6 @@ function aliasOffset(root: Node | null): number {
 
 function sorted(errors: PolicyError[]): PolicyError[] {
   return errors.sort((a, b) => a.line - b.line || a.column - b.column);
-}
-
-function valueAt(data: unknown, path: Path): unknown {
-  let value = data;
-  for (const part of path) {
-    if (value === null || typeof value !== "object") return undefined;
-    value = (value as Record<string | number, unknown>)[part];
-  }
-  return value;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
