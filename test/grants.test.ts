@@ -132,7 +132,8 @@ describe("grants audit", () => {
       policies: staticPolicySource(POLICY),
       audit: service.audit,
       metrics: service.metrics,
-      pacer: new Pacer({ minIntervalMs: 0 }),
+      // One clock for the audit and its pacing: deadlines are computed from it.
+      pacer: new Pacer({ minIntervalMs: 0, now: () => clock }),
       facts: new FactCache(),
       logger: createLogger({ level: "silent", format: "json" }),
       revoke: true,
