@@ -59,6 +59,8 @@ export async function handleCreated(options: PipelineOptions, event: CreatedEven
   try {
     request = tokenRequestFromWebhook(event.request);
     if (event.org === null) throw new PayloadError(["organization.login is missing"]);
+    // Without an installation the App cannot act for the org, and a redelivery of this payload never could.
+    if (event.installationId === null) throw new PayloadError(["installation.id is missing"]);
     const access = event.installationId !== null ? { octokit: event.octokit } : undefined;
     const state = await options.policies.forOrg(event.org, access);
     if (!state.ok) {

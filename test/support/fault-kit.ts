@@ -1,0 +1,189 @@
+// Shared by the fault, abuse and crash tests: signed webhook deliveries through fastify's inject(), request
+// samples of every kind the bundled policy decides, a seeded random source, and review counting on the stand-in.
+
+import { request as httpRequest } from "node:http";
+import type { InjectOptions } from "fastify";
+import type { GitHubStandIn, PatRequest } from "../../demo/github-stand-in.js";
+import { sampleRequest } from "../../demo/samples.js";
+import { sign } from "../../demo/webhook-sender.js";
+import type { DecisionRecord } from "../../src/audit/decision-record.js";
+import { TEST_SECRET, type TestService } from "./service.js";
+
+export const WEBHOOK_PATH = "/api/github/webhooks";
+
+/** Headers GitHub sends with a delivery, the signature computed over the exact bytes. */
+export function signedHeaders(
+  body: string | Buffer,
+  delivery: string,
+  secret = TEST_SECRET,
+): Record<string, string> {
+  return {
+    "content-type": "application/json",
+    "x-github-event": "personal_access_token_request",
+    "x-github-delivery": delivery,
+    "x-hub-signature-256": sign(secret, body),
+  };
+}
+
+/** POSTs a body to the webhook path of the in-process service; `undefined` headers are left out. */
+export function postWebhook(
+  service: TestService,
+  body: string | Buffer,
+  headers: Record<string, string | string[] | undefined>,
+) {
+  const defined = Object.fromEntries(
+    Object.entries(headers).filter(([, value]) => value !== undefined),
+  ) as InjectOptions["headers"];
+  return service.server.inject({ method: "POST", url: WEBHOOK_PATH, payload: body, headers: defined });
+}
+
+export function decisionsOf(service: TestService): DecisionRecord[] {
+  return service.audit.records.filter((r): r is DecisionRecord => r.event === "decision");
+}
+
+/** How many reviews the stand-in recorded per request id (across orgs when `org` is not given). */
+export function reviewCounts(github: GitHubStandIn, org?: string): Map<number, number> {
+  const counts = new Map<number, number>();
+  for (const review of github.reviews) {
+    if (org !== undefined && review.org !== org) continue;
+    counts.set(review.requestId, (counts.get(review.requestId) ?? 0) + 1);
+  }
+  return counts;
+}
+
+/** Kinds of requests, each with what the bundled policy (policies/default.yml) decides for it. */
+export type Kind = "approve" | "deny-never-expires" | "deny-too-broad" | "review-admin" | "review-no-match";
+
+export const KINDS: readonly Kind[] = [
+  "approve",
+  "deny-never-expires",
+  "deny-too-broad",
+  "review-admin",
+  "review-no-match",
+];
+
+export const EXPECTED: Record<Kind, { outcome: "approve" | "deny" | "review"; rule: string | null }> = {
+  approve: { outcome: "approve", rule: "read-only" },
+  "deny-never-expires": { outcome: "deny", rule: "tokens-must-expire" },
+  "deny-too-broad": { outcome: "deny", rule: "write-selected-repositories" },
+  "review-admin": { outcome: "review", rule: "sensitive-permissions-need-an-owner" },
+  "review-no-match": { outcome: "review", rule: null },
+};
+
+/** A request of `kind`, shaped like GitHub's webhook object. */
+export function requestOfKind(kind: Kind, id: number): PatRequest {
+  const login = `user${id}`;
+  switch (kind) {
+    case "approve":
+      return sampleRequest({
+        id,
+        login,
+        tokenName: "reader",
+        repository: { contents: "read" },
+        repositories: "none",
+        lifetimeDays: 30,
+      });
+    case "deny-never-expires":
+      return sampleRequest({ id, login, tokenName: "forever", repositories: "none", lifetimeDays: null });
+    case "deny-too-broad":
+      return sampleRequest({
+        id,
+        login,
+        tokenName: "writer",
+        repository: { contents: "write" },
+        repositories: "all",
+        lifetimeDays: 60,
+      });
+    case "review-admin":
+      return sampleRequest({
+        id,
+        login,
+        tokenName: "admin",
+        organization: { organization_administration: "write" },
+        repositories: "none",
+        lifetimeDays: 7,
+      });
+    case "review-no-match":
+      return sampleRequest({
+        id,
+        login,
+        tokenName: "actions",
+        repository: { actions: "write" },
+        repositories: "none",
+        lifetimeDays: 10,
+      });
+  }
+}
+
+/** Deterministic pseudo-random numbers in [0, 1) (mulberry32): the same seed gives the same batch. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function pick<T>(random: () => number, items: readonly T[]): T {
+  return items[Math.floor(random() * items.length)]!;
+}
+
+/** A seeded Fisher-Yates shuffle (a new array). */
+export function shuffle<T>(random: () => number, items: readonly T[]): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Polls `condition` every few ms until it holds, or fails after `timeoutMs`. */
+export async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const started = Date.now();
+  while (!condition()) {
+    if (Date.now() - started > timeoutMs)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(2);
+  }
+}
+
+/**
+ * A POST over a real socket with node:http, for what inject() cannot send: a header repeated on the wire (an
+ * array value) or a chunked body without content-length.
+ */
+export function rawPost(
+  url: string,
+  body: string | Buffer,
+  headers: Record<string, string | string[]>,
+  options: { chunked?: boolean } = {},
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method: "POST" }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (chunk: Buffer) => chunks.push(chunk));
+      res.on("end", () =>
+        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }),
+      );
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    for (const [name, value] of Object.entries(headers)) req.setHeader(name, value);
+    if (options.chunked) {
+      // Several writes without content-length: node sends transfer-encoding: chunked.
+      const bytes = Buffer.from(body);
+      const size = 16 * 1024;
+      for (let offset = 0; offset < bytes.length; offset += size)
+        req.write(bytes.subarray(offset, offset + size));
+      req.end();
+    } else {
+      req.setHeader("content-length", Buffer.byteLength(body));
+      req.end(body);
+    }
+  });
+}
