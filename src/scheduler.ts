@@ -86,6 +86,10 @@ export class Scheduler {
     ) => Promise<T>,
   ): Promise<T[]> {
     if (this.#stopped) return Promise.resolve([]);
+    // A new policy must judge the org's requests even if a sweep started before it landed: run again after.
+    if (job.running && reason === "policy_change") {
+      return job.running.catch(() => undefined).then(() => this.#run(job, kind, reason, only, each));
+    }
     job.running ??= this.#forEachOrg(kind, reason, only, each).finally(() => {
       job.running = null;
     });
