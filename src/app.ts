@@ -40,7 +40,7 @@ export function patWardenApp(
 
     app.on("personal_access_token_request.created", async (context) => {
       const payload = context.payload as unknown as Partial<typeof context.payload>;
-      const record = await handleCreated(options, {
+      const { record, transient } = await handleCreated(options, {
         deliveryId: context.id,
         receivedAt: (options.now ?? Date.now)(),
         org: typeof payload.organization?.login === "string" ? payload.organization.login : null,
@@ -50,6 +50,15 @@ export function patWardenApp(
       });
       // The record is written; these tell GitHub's delivery log (and whoever reads it) what happened.
       if (record.error_kind === "payload") throw new WebhookError(422, record.reasons.join("; "));
+      // A review that could not go through in time but may later (a burst beyond the pacing, GitHub briefly
+      // failing) is handed to a sweep of the org soon, which reviews in bulk: accepted, not failed.
+      if (record.review_status === "failed" && transient && options.deferToSweep) {
+        options.deferToSweep(record.org);
+        throw new WebhookError(
+          202,
+          `review deferred: a sweep of ${record.org} will review request ${record.request_id}`,
+        );
+      }
       if (record.review_status === "failed") {
         throw new WebhookError(
           502,

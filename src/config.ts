@@ -31,6 +31,8 @@ export interface Config {
   sweepOnStart: boolean;
   reviewMinIntervalMs: number;
   reviewConcurrency: number;
+  /** A webhook review that failed for a passing reason is swept this long after; 0: no, answer 502. */
+  deferredSweepDelayMs: number;
   /** 0: no periodic grants audits. */
   grantsIntervalMs: number;
   revokeNonCompliant: boolean;
@@ -109,6 +111,7 @@ export function loadConfig(env: Env): ConfigResult {
   const sweepOnStart = oneOf(env, "SWEEP_ON_START", ["true", "false", "1", "0"] as const, "true", problems);
   const reviewMinIntervalMs = integer(env, "REVIEW_MIN_INTERVAL_MS", 400, 0, 60_000, problems);
   const reviewConcurrency = integer(env, "REVIEW_CONCURRENCY", 1, 1, 50, problems);
+  const deferredSweepDelayMs = integer(env, "DEFERRED_SWEEP_DELAY_MS", 2000, 0, 3600_000, problems);
   const policySource = oneOf(env, "POLICY_SOURCE", ["org", "file"] as const, "org", problems);
   const policyRequired = oneOf(
     env,
@@ -156,6 +159,7 @@ export function loadConfig(env: Env): ConfigResult {
       sweepOnStart: sweepOnStart === "true" || sweepOnStart === "1",
       reviewMinIntervalMs,
       reviewConcurrency,
+      deferredSweepDelayMs,
       grantsIntervalMs: grantsMinutes * 60_000,
       revokeNonCompliant: revoke === "true" || revoke === "1",
       revokeGraceMs: graceHours * 3600_000,

@@ -92,6 +92,8 @@ export function createJobs(config: Config, deps: ServiceDeps) {
  */
 export async function createService(config: Config, deps: ServiceDeps): Promise<Service> {
   const { probot, metrics, shared, scheduler } = createJobs(config, deps);
+  const deferToSweep =
+    config.deferredSweepDelayMs > 0 ? debouncedSweep(scheduler, config.deferredSweepDelayMs) : undefined;
   const policyRepo = deps.policyRepo
     ? {
         ...deps.policyRepo,
@@ -101,7 +103,12 @@ export async function createService(config: Config, deps: ServiceDeps): Promise<
     : null;
   await probot.load(
     patWardenApp(
-      { ...shared, reviewDeadlineMs: config.reviewDeadlineMs, attemptTimeoutMs: config.attemptTimeoutMs },
+      {
+        ...shared,
+        reviewDeadlineMs: config.reviewDeadlineMs,
+        attemptTimeoutMs: config.attemptTimeoutMs,
+        deferToSweep,
+      },
       policyRepo,
     ),
     { cwd: process.cwd(), addHandler: () => undefined },
@@ -115,4 +122,17 @@ export async function createService(config: Config, deps: ServiceDeps): Promise<
     webhookMaxBytes: config.webhookMaxBytes,
   });
   return { server, probot, metrics, scheduler };
+}
+
+/** Reviews handed over by webhooks within `delayMs` share one sweep of their org (and its bulk calls). */
+function debouncedSweep(scheduler: Scheduler, delayMs: number): (org: string) => void {
+  const waiting = new Set<string>();
+  return (org) => {
+    if (waiting.has(org)) return;
+    waiting.add(org);
+    setTimeout(() => {
+      waiting.delete(org);
+      void scheduler.sweep("deferred", org).catch(() => undefined);
+    }, delayMs).unref();
+  };
 }

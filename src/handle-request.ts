@@ -19,6 +19,8 @@ export interface PipelineOptions {
   requests: RequestLedger;
   /** What GitHub said about requesters (team memberships, justifications), cached briefly. */
   facts: FactCache;
+  /** Asks for a sweep of the org soon, for reviews that failed for a reason that may pass. */
+  deferToSweep?: (org: string) => void;
   audit: AuditLog;
   metrics: Metrics;
   mode: Mode;
@@ -48,7 +50,13 @@ export interface CreatedEvent {
  * review), and write exactly one audit record, whatever happens. Fails closed: a bad payload or a missing
  * policy gives outcome `error` and no review call.
  */
-export async function handleCreated(options: PipelineOptions, event: CreatedEvent): Promise<DecisionRecord> {
+/** The audit record, and whether a failed review may pass (so a sweep can take the request soon). */
+export interface Handled {
+  record: DecisionRecord;
+  transient: boolean;
+}
+
+export async function handleCreated(options: PipelineOptions, event: CreatedEvent): Promise<Handled> {
   const now = options.now ?? Date.now;
   const started = now();
   let request: TokenRequest | null = null;
@@ -100,7 +108,7 @@ export async function handleCreated(options: PipelineOptions, event: CreatedEven
   options.audit.write(record);
   observe(options.metrics, record, review);
   if (unexpected !== null) throw unexpected;
-  return record;
+  return { record, transient: review?.transient ?? false };
 }
 
 async function callReview(
@@ -110,17 +118,15 @@ async function callReview(
   decision: Decision,
   now: () => number,
 ): Promise<ReviewOutcome> {
-  if (event.installationId === null) {
+  if (!options.requests.claim(event.org, request.id)) {
     return {
-      status: "failed",
+      status: "already_handled",
       httpStatus: null,
       attempts: 0,
       durationMs: 0,
-      error: "the payload names no installation",
+      error: null,
+      transient: false,
     };
-  }
-  if (!options.requests.claim(event.org, request.id)) {
-    return { status: "already_handled", httpStatus: null, attempts: 0, durationMs: 0, error: null };
   }
   const outcome = await reviewRequest(
     event.octokit,

@@ -86,8 +86,9 @@ export class Scheduler {
     ) => Promise<T>,
   ): Promise<T[]> {
     if (this.#stopped) return Promise.resolve([]);
-    // A new policy must judge the org's requests even if a sweep started before it landed: run again after.
-    if (job.running && reason === "policy_change") {
+    // A sweep of one org (a new policy, reviews handed over by webhooks) must see what happened since a running
+    // sweep listed the requests: run again after it.
+    if (job.running && only !== undefined) {
       return job.running.catch(() => undefined).then(() => this.#run(job, kind, reason, only, each));
     }
     job.running ??= this.#forEachOrg(kind, reason, only, each).finally(() => {

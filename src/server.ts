@@ -1,4 +1,5 @@
 import Fastify, {
+  LogController,
   type FastifyBaseLogger,
   type FastifyInstance,
   type FastifyReply,
@@ -29,7 +30,13 @@ const REQUIRED_HEADERS = ["x-github-event", "x-github-delivery", "x-hub-signatur
  * tests can `inject()` without a port.
  */
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
-  const server = Fastify({ loggerInstance: options.logger as FastifyBaseLogger, return503OnClosing: true });
+  const server = Fastify({
+    loggerInstance: options.logger as FastifyBaseLogger,
+    // No "incoming request"/"request completed" line per webhook: every delivery already gets an audit record
+    // or a refusal line, and the pair would triple the log volume.
+    logController: new LogController({ disableRequestLogging: true }),
+    return503OnClosing: true,
+  });
   await options.probot.ready();
 
   server.get("/healthz", async () => ({ status: "ok" }));
@@ -140,6 +147,11 @@ async function webhookRoute(
       },
       (error: unknown) => {
         const first = firstError(error);
+        if (first.status === 202) {
+          // Handed to a sweep: done as far as deliveries go, and a redelivery would be a duplicate.
+          ledger.finish(id);
+          return { status: 202, body: { status: "deferred", delivery: id, message: first.message } };
+        }
         const status = typeof first.status === "number" && first.status >= 400 ? first.status : 500;
         // A failure GitHub could fix by redelivering (review call failed, a bug) frees the id; a bad payload does not.
         if (status >= 500) ledger.release(id);

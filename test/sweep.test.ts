@@ -318,3 +318,47 @@ describe("modes and policy state", () => {
     expect(github.count("POST", /personal-access-token-requests/)).toBe(0);
   });
 });
+
+describe("a burst beyond the pacing", () => {
+  it("hands the reviews that cannot start in time to one sweep, which reviews them in bulk, each once", async () => {
+    // 400 ms between review calls and a 1.5 s deadline: about four webhooks get their own review call.
+    await start({
+      REVIEW_MIN_INTERVAL_MS: "400",
+      REVIEW_DEADLINE_MS: "1500",
+      DEFERRED_SWEEP_DELAY_MS: "300",
+    });
+    const requests = backlog("approve", 1, 30);
+    for (const request of requests) github.addRequest(ORG, request);
+    const responses = await Promise.all(
+      requests.map((request) => {
+        const body = JSON.stringify(webhookPayload("created", request));
+        return service.server.inject({
+          method: "POST",
+          url: "/api/github/webhooks",
+          payload: body,
+          headers: {
+            "content-type": "application/json",
+            "x-github-event": "personal_access_token_request",
+            "x-github-delivery": `burst-${request.id}`,
+            "x-hub-signature-256": sign(TEST_SECRET, body),
+          },
+        });
+      }),
+    );
+    const statuses = responses.map((r) => r.statusCode);
+    expect(statuses.filter((s) => s === 200).length).toBeGreaterThan(0);
+    expect(statuses.filter((s) => s === 202).length).toBeGreaterThan(0);
+    expect(statuses.every((s) => s === 200 || s === 202)).toBe(true);
+    // The deferred sweep runs on its own, a moment later.
+    const deadline = Date.now() + 5000;
+    while (github.pending(ORG).length > 0 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(github.pending(ORG)).toEqual([]);
+    expect(reviewCounts().size).toBe(30);
+    expect([...reviewCounts().values()].every((n) => n === 1)).toBe(true);
+    expect(github.reviews.filter((r) => r.via === "bulk").length).toBe(
+      statuses.filter((s) => s === 202).length,
+    );
+    expect(github.count("POST", "/orgs/octo-org/personal-access-token-requests")).toBe(1);
+  });
+});

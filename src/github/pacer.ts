@@ -45,6 +45,11 @@ export class Pacer {
   async schedule<T>(key: string, call: () => Promise<T>, deadline = Number.POSITIVE_INFINITY): Promise<T> {
     const lane = this.#lane(key);
     const queuedAt = this.#now();
+    // Those already waiting start at least an interval apart: if that queue alone runs past the deadline, say so
+    // now rather than after waiting for nothing.
+    const queued = Math.floor(lane.waiting.length / this.#concurrency) * this.#interval;
+    if (Math.max(lane.nextStart, lane.pausedUntil, queuedAt) + queued > deadline)
+      throw new QueueDeadlineError(0);
     if (lane.active >= this.#concurrency && !(await this.#slot(lane, deadline))) {
       throw new QueueDeadlineError(this.#now() - queuedAt);
     }

@@ -18,6 +18,8 @@ export interface RetryOptions {
 }
 
 export interface AttemptFailure {
+  /** GitHub answered; the network failed (or our timeout); or the call never got a slot before its deadline. */
+  kind: "http" | "network" | "queue";
   status: number | null;
   message: string;
   retryable: boolean;
@@ -66,13 +68,15 @@ interface HttpErrorLike {
 export function classify(error: unknown, nowMs: number): AttemptFailure {
   const e = (error ?? {}) as HttpErrorLike;
   const message = typeof e.message === "string" ? e.message : String(error);
-  if (e.name === "QueueDeadlineError") return { status: null, message, retryable: false, retryAfterMs: null };
+  if (e.name === "QueueDeadlineError") {
+    return { kind: "queue", status: null, message, retryable: false, retryAfterMs: null };
+  }
   // Octokit reports a network error or an abort as status 500 with no response: GitHub never answered.
   const answered = e.response !== undefined;
   const status = answered && typeof e.status === "number" && e.status > 0 ? e.status : null;
   if (status === null) {
     // No HTTP answer: connection refused or reset, DNS, or our own timeout.
-    return { status: null, message, retryable: true, retryAfterMs: null };
+    return { kind: "network", status: null, message, retryable: true, retryAfterMs: null };
   }
   const headers = e.response?.headers ?? {};
   const retryAfterMs = waitFromHeaders(headers, nowMs);
@@ -83,7 +87,7 @@ export function classify(error: unknown, nowMs: number): AttemptFailure {
         String(headers["x-ratelimit-remaining"]) === "0" ||
         /rate limit/i.test(message)));
   const retryable = status >= 500 || rateLimited;
-  return { status, message, retryable, retryAfterMs };
+  return { kind: "http", status, message, retryable, retryAfterMs };
 }
 
 function waitFromHeaders(headers: Record<string, string | number | undefined>, nowMs: number): number | null {

@@ -17,6 +17,8 @@ export interface ReviewOutcome {
   attempts: number;
   durationMs: number;
   error: string | null;
+  /** A failure that may pass (GitHub down, rate limits, no slot in time): a sweep can review it later. */
+  transient: boolean;
 }
 
 export interface ReviewCall {
@@ -53,6 +55,7 @@ export async function reviewRequest(
       attempts: result.attempts,
       durationMs,
       error: null,
+      transient: false,
     };
   }
   const { failure } = result;
@@ -63,5 +66,6 @@ export async function reviewRequest(
     attempts: result.attempts,
     durationMs,
     error: failure.message,
+    transient: failure.retryable || failure.kind === "queue",
   };
 }
