@@ -85,7 +85,11 @@ export async function startServerProcess(
     exited.then(() => {
       throw new Error(`server exited before it was ready:\n${stderr.join("\n")}`);
     }),
-  ]);
+  ]).catch((error: unknown) => {
+    // Never leave a server running that the caller has no handle on.
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    throw error;
+  });
   return {
     url: String(ready.address),
     child,

@@ -21,6 +21,8 @@ async function main(): Promise<void> {
   }
   const { config } = loaded;
   const logger = createLogger({ level: config.logLevel, format: config.logFormat });
+  // Start and stop are always told (like audit records), unless logs are off altogether.
+  const lifecycle = logger.child({}, { level: config.logLevel === "silent" ? "silent" : "info" });
 
   const chosen = await choosePolicySource(config, logger);
   if (!chosen.ok) {
@@ -37,7 +39,7 @@ async function main(): Promise<void> {
     ...(policyRepo ? { policyRepo } : {}),
   });
   const address = await server.listen({ host: config.host, port: config.port });
-  logger.info(
+  lifecycle.info(
     {
       address,
       mode: config.mode,
@@ -58,7 +60,7 @@ async function main(): Promise<void> {
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, "stopping: no new webhooks or sweeps; finishing the ones in flight");
+    lifecycle.info({ signal }, "stopping: no new webhooks or sweeps; finishing the ones in flight");
     // fastify answers 503 to new requests while close() waits for in-flight ones; the sweep stops before its
     // next review call, leaving the rest pending on GitHub for the next start.
     // A delivery answered on a keep-alive connection leaves that connection open and idle; close() only ends the

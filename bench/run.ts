@@ -1,0 +1,139 @@
+// `npm run bench`: runs every phase once, prints the tables, and writes BENCHMARKS.md at the project root.
+// Phases run one after another, never overlapping, so no phase's load disturbs another's figures.
+
+import { renameSync, writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
+import { resolve } from "node:path";
+import { format, resolveConfig } from "prettier";
+import { PROJECT_ROOT } from "../demo/server-process.js";
+import { runBacklog } from "./backlog.js";
+import { runEndToEnd } from "./end-to-end.js";
+import { throwawayApp } from "./fixture.js";
+import { runPolicyEval } from "./policy-eval.js";
+import { machine, num, toMarkdown, toText, type Machine, type Table } from "./render.js";
+import {
+  backlogTable,
+  checks,
+  cpuTable,
+  enforceTable,
+  memoryTable,
+  policyTable,
+  summaryTable,
+  throughputTable,
+  type Results,
+} from "./report.js";
+import { runStartup } from "./startup.js";
+import { ROUNDS, THROUGHPUT_MEASURE_MS, THROUGHPUT_WARMUP_MS } from "./throughput.js";
+
+const COMMAND = "npm run bench";
+/** The whole run must stay under 3 minutes; past this something hangs, and waiting longer will not help. */
+const WATCHDOG_MS = 175_000;
+
+async function phase<T>(title: string, run: () => T | Promise<T>): Promise<T> {
+  process.stdout.write(`${title}…`);
+  const started = performance.now();
+  const result = await run();
+  console.log(` ${num((performance.now() - started) / 1000, 1)} s`);
+  return result;
+}
+
+async function main(): Promise<void> {
+  setTimeout(() => {
+    console.error(
+      `\nbench: still running after ${WATCHDOG_MS / 1000} s; stopping (child servers are killed)`,
+    );
+    process.exit(1);
+  }, WATCHDOG_MS).unref();
+  const started = performance.now();
+  // Other work on the machine skews every figure; the load average before and after says how busy it was.
+  const load = { before: loadavg()[0]!, after: Number.NaN };
+  const app = throwawayApp();
+  const results: Results = {
+    policy: await phase("1. policy evaluation", runPolicyEval),
+    endToEnd: await phase("2. end to end (throughput rounds, then enforce at a fixed rate)", () =>
+      runEndToEnd(app),
+    ),
+    backlog: await phase("3. backlog sweep", () => runBacklog(app)),
+    startup: await phase("4. start-up", () => runStartup(app)),
+  };
+  const seconds = (performance.now() - started) / 1000;
+  load.after = loadavg()[0]!;
+  const verdicts = checks(results);
+  const sections = [policyTable, throughputTable, cpuTable, enforceTable, backlogTable, memoryTable].map(
+    (table) => table(results, verdicts),
+  );
+  const summary = summaryTable(verdicts);
+
+  for (const table of [...sections, summary]) console.log(toText(table));
+  const file = resolve(PROJECT_ROOT, "BENCHMARKS.md");
+  // Formatted as the project formats Markdown, so `npm run format:check` passes on a freshly written file.
+  const text = await format(markdown(machine(), new Date(), seconds, load, summary, sections), {
+    ...(await resolveConfig(file)),
+    filepath: file,
+  });
+  // Written beside and renamed, so an interrupted run never leaves a half-written BENCHMARKS.md.
+  const temporary = resolve(PROJECT_ROOT, "BENCHMARKS.tmp.md");
+  writeFileSync(temporary, text);
+  renameSync(temporary, file);
+  console.log(
+    `\nwrote ${file} (${num(seconds)} s; load average ${num(load.before, 2)} before, ${num(load.after, 2)} after)`,
+  );
+}
+
+function markdown(
+  host: Machine,
+  date: Date,
+  seconds: number,
+  load: { before: number; after: number },
+  summary: Table,
+  sections: Table[],
+): string {
+  return [
+    "# Benchmarks",
+    "",
+    `Written by \`${COMMAND}\` (bench/run.ts). Every figure is what that one run measured on the machine below;`,
+    "nothing is carried over from other runs or other machines. Run it again to refresh this file.",
+    "",
+    toMarkdown(
+      {
+        title: "Machine and run",
+        columns: ["", ""],
+        rows: [
+          ["CPU", `${host.cpu} × ${host.cores}`],
+          ["memory", `${num(host.memoryGiB, 1)} GiB`],
+          ["Node.js", host.node],
+          ["OS", host.os],
+          ["command", `\`${COMMAND}\``],
+          ["date", date.toISOString()],
+          ["run time", `${num(seconds)} s`],
+          ["load average (1 min) before / after", `${num(load.before, 2)} / ${num(load.after, 2)}`],
+        ],
+      },
+      "##",
+    ),
+    "",
+    toMarkdown(summary, "##"),
+    "",
+    ...sections.flatMap((table) => [toMarkdown(table, "##"), ""]),
+    "## Method",
+    "",
+    ...METHOD.map((line) => `- ${line}`),
+    "",
+  ].join("\n");
+}
+
+const METHOD = [
+  "Loopback only (127.0.0.1). Each server is its own process: the real server `node dist/src/main.js` (built by `npm run build`), `bench/bare-probot.ts` and `bench/bare-fastify.ts`. The load generator (node:http, keep-alive agent) and the GitHub stand-in (`demo/github-stand-in.ts`) share the bench's process, so on a small machine they compete with the server for cores: see the CPU columns.",
+  "Webhooks are `personal_access_token_request.created` payloads built from `demo/samples.ts`, signed with HMAC-SHA256 over the exact bytes, each with a fresh `X-GitHub-Delivery` (pat-warden answers a repeated id as a duplicate without judging it). The bundled `policies/default.yml` judges them.",
+  "Review pacing is off in every phase (`REVIEW_MIN_INTERVAL_MS=0`): the figures are pat-warden's own cost. With the default 400 ms spacing and `REVIEW_CONCURRENCY=1`, one installation sustains at most 2.5 review calls a second, whatever the figures here say.",
+  '`LOG_LEVEL=warn` (the audit lines are written at info regardless), except where an info line is waited for (start-up: "pat-warden ready"; backlog: "sweep done") and the extra dry-run row at the default `info`. In the throughput rounds every server\'s stdout goes to /dev/null: pat-warden writes its audit log synchronously, so a pipe reader that falls behind would slow the server and the figure would measure the reader.',
+  "Periodic sweeps and grants audits are off (`SWEEP_INTERVAL_MINUTES=0`, `GRANTS_AUDIT_INTERVAL_MINUTES=0`), so only the load under test reaches the stand-in. Every enforce-mode request is added to the stand-in as pending before its webhook is sent, so reviews answer 204.",
+  "CPU shares come from /proc: the server process (all threads), this process (load generator and stand-in), and the rest of the machine (other processes and kernel work not charged to a process, such as loopback networking). On a shared machine the rest can be large; the server's CPU per webhook is the figure it disturbs least.",
+  `Throughput is a closed loop (each connection sends its next webhook when the previous one is answered): ${ROUNDS} rounds of ${THROUGHPUT_WARMUP_MS / 1000} s warm-up + ${THROUGHPUT_MEASURE_MS / 1000} s measured per server, the servers taking turns, so drift on the machine reaches them all. Enforce latency is an open loop: webhooks leave on schedule whatever the answers, after a warm-up at the same rate that is not counted.`,
+  "Policy evaluation runs in the bench's own process before any server is started, timed with performance.now() over batches of decisions after a warm-up; parse+compile is the median of repeated parsePolicy calls on the generated YAML.",
+];
+
+main().catch((error: unknown) => {
+  console.error("\nbench failed:", error);
+  process.exit(1);
+});
