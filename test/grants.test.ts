@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
-import { startGitHubStandIn, type GitHubStandIn } from "../demo/github-stand-in.js";
+import type { GitHubStandIn } from "../demo/github-stand-in.js";
 import { sampleGrant } from "../demo/samples.js";
 import type { GrantRecord } from "../src/audit/grant-record.js";
 import { auditGrants } from "../src/grants-audit.js";
@@ -8,8 +8,7 @@ import { Pacer } from "../src/github/pacer.js";
 import { FactCache } from "../src/github/requester-facts.js";
 import { createLogger } from "../src/logger.js";
 import { staticPolicySource } from "../src/policy-source.js";
-import { TEST_PRIVATE_KEY } from "./support/keys.js";
-import { policyState, startTestService, type TestService } from "./support/service.js";
+import { policyState, startWithGitHub, stopAll, type TestService } from "./support/service.js";
 
 // Audits of approved tokens against the GitHub stand-in: the same evaluator judges them; non-compliant ones
 // are reported, and revoked only when the operator turned revocation on and the grace period has passed.
@@ -20,19 +19,10 @@ const POLICY = policyState(readFileSync("policies/default.yml", "utf8"), "polici
 let github: GitHubStandIn;
 let service: TestService;
 
-afterEach(async () => {
-  await service?.scheduler.stop();
-  await service?.server.close();
-  await github?.close();
-});
+afterEach(() => stopAll(github, service));
 
 async function start(env: Record<string, string> = {}) {
-  github = await startGitHubStandIn({ appPublicKey: TEST_PRIVATE_KEY });
-  github.addInstallation(ORG, 1001);
-  service = await startTestService({
-    policy: POLICY,
-    env: { GHE_HOST: github.host, GHE_PROTOCOL: "http", ...env },
-  });
+  ({ github, service } = await startWithGitHub({ policy: POLICY, env }));
   // 230 grants over 3 pages: 200 compliant read-only, 25 that never expire, 5 with organization administration.
   for (let id = 1; id <= 200; id++) {
     github.addGrant(

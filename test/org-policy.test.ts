@@ -1,12 +1,16 @@
 import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
-import { startGitHubStandIn, type GitHubStandIn, type PatRequest } from "../demo/github-stand-in.js";
+import type { GitHubStandIn, PatRequest } from "../demo/github-stand-in.js";
 import { sampleGrant, sampleRequest, webhookPayload } from "../demo/samples.js";
 import { StandInRepos } from "../demo/stand-in-repos.js";
-import { sign } from "../demo/webhook-sender.js";
 import type { DecisionRecord } from "../src/audit/decision-record.js";
-import { TEST_PRIVATE_KEY } from "./support/keys.js";
-import { policyState, startTestService, TEST_SECRET, type TestService } from "./support/service.js";
+import {
+  deliverWebhook,
+  policyState,
+  startWithGitHub,
+  stopAll,
+  type TestService,
+} from "./support/service.js";
 
 // Policies kept in each organization's repository: read from the default branch, cached and re-validated with
 // ETags, reloaded on push, failing closed per org, and checked on pull requests with an impact preview.
@@ -33,22 +37,19 @@ let github: GitHubStandIn;
 let repos: StandInRepos;
 let service: TestService & { orgPolicies: unknown };
 
-afterEach(async () => {
-  await service?.scheduler.stop();
-  await service?.server.close();
-  await github?.close();
-});
+afterEach(() => stopAll(github, service));
 
 async function start(env: Record<string, string> = {}) {
-  github = await startGitHubStandIn({ appPublicKey: TEST_PRIVATE_KEY });
-  repos = new StandInRepos(github);
-  github.addInstallation("alpha", 1);
-  github.addInstallation("beta", 2);
-  service = await startTestService({
+  ({ github, service } = await startWithGitHub({
     policy: BUNDLED,
     orgPolicies: true,
-    env: { GHE_HOST: github.host, GHE_PROTOCOL: "http", ...env },
-  });
+    env,
+    installations: [
+      ["alpha", 1],
+      ["beta", 2],
+    ],
+  }));
+  repos = new StandInRepos(github);
 }
 
 const reader = (id: number) =>
@@ -61,20 +62,8 @@ const reader = (id: number) =>
     lifetimeDays: 30,
   });
 
-function post(event: string, payload: object, delivery: string) {
-  const body = JSON.stringify(payload);
-  return service.server.inject({
-    method: "POST",
-    url: "/api/github/webhooks",
-    payload: body,
-    headers: {
-      "content-type": "application/json",
-      "x-github-event": event,
-      "x-github-delivery": delivery,
-      "x-hub-signature-256": sign(TEST_SECRET, body),
-    },
-  });
-}
+const post = (event: string, payload: object, delivery: string) =>
+  deliverWebhook(service, event, payload, delivery);
 
 function created(
   org: string,

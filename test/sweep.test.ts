@@ -1,11 +1,15 @@
 import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
-import { startGitHubStandIn, type GitHubStandIn, type PatRequest } from "../demo/github-stand-in.js";
+import type { GitHubStandIn, PatRequest } from "../demo/github-stand-in.js";
 import { sampleRequest, webhookPayload } from "../demo/samples.js";
-import { sign } from "../demo/webhook-sender.js";
 import type { DecisionRecord } from "../src/audit/decision-record.js";
-import { TEST_PRIVATE_KEY } from "./support/keys.js";
-import { policyState, startTestService, TEST_SECRET, type TestService } from "./support/service.js";
+import {
+  deliverWebhook,
+  policyState,
+  startWithGitHub,
+  stopAll,
+  type TestService,
+} from "./support/service.js";
 
 // Sweeps of the pending list against the GitHub stand-in: exact call counts for a backlog, bulk grouping, no
 // request reviewed twice (sweep after sweep, sweep racing a webhook), rate limits honoured.
@@ -16,19 +20,10 @@ const POLICY = policyState(readFileSync("policies/default.yml", "utf8"), "polici
 let github: GitHubStandIn;
 let service: TestService;
 
-afterEach(async () => {
-  await service?.scheduler.stop();
-  await service?.server.close();
-  await github?.close();
-});
+afterEach(() => stopAll(github, service));
 
 async function start(env: Record<string, string> = {}) {
-  github = await startGitHubStandIn({ appPublicKey: TEST_PRIVATE_KEY });
-  github.addInstallation(ORG, 1001);
-  service = await startTestService({
-    policy: POLICY,
-    env: { GHE_HOST: github.host, GHE_PROTOCOL: "http", ...env },
-  });
+  ({ github, service } = await startWithGitHub({ policy: POLICY, env }));
 }
 
 /** n requests of one kind, ids from `first`. */
@@ -197,20 +192,8 @@ describe("a sweep of a large backlog", () => {
 });
 
 describe("no request is reviewed twice", () => {
-  function deliverCreated(request: PatRequest, id: string) {
-    const body = JSON.stringify(webhookPayload("created", request));
-    return service.server.inject({
-      method: "POST",
-      url: "/api/github/webhooks",
-      payload: body,
-      headers: {
-        "content-type": "application/json",
-        "x-github-event": "personal_access_token_request",
-        "x-github-delivery": id,
-        "x-hub-signature-256": sign(TEST_SECRET, body),
-      },
-    });
-  }
+  const deliverCreated = (request: PatRequest, id: string) =>
+    deliverWebhook(service, "personal_access_token_request", webhookPayload("created", request), id);
 
   it("when a webhook reviews a request while a sweep is reviewing the same one", async () => {
     await start();
@@ -306,12 +289,9 @@ describe("modes and policy state", () => {
   });
 
   it("with no valid policy reviews nothing and reports why", async () => {
-    github = await startGitHubStandIn({ appPublicKey: TEST_PRIVATE_KEY });
-    github.addInstallation(ORG, 1001);
-    service = await startTestService({
+    ({ github, service } = await startWithGitHub({
       policy: { ok: false, source: "p.yml", errors: ["p.yml:2:3 bad"] },
-      env: { GHE_HOST: github.host, GHE_PROTOCOL: "http" },
-    });
+    }));
     for (const request of backlog("approve", 1, 3)) github.addRequest(ORG, request);
     const [summary] = await service.scheduler.sweep("test");
     expect(summary!.error).toContain("p.yml:2:3 bad");
@@ -330,20 +310,14 @@ describe("a burst beyond the pacing", () => {
     const requests = backlog("approve", 1, 30);
     for (const request of requests) github.addRequest(ORG, request);
     const responses = await Promise.all(
-      requests.map((request) => {
-        const body = JSON.stringify(webhookPayload("created", request));
-        return service.server.inject({
-          method: "POST",
-          url: "/api/github/webhooks",
-          payload: body,
-          headers: {
-            "content-type": "application/json",
-            "x-github-event": "personal_access_token_request",
-            "x-github-delivery": `burst-${request.id}`,
-            "x-hub-signature-256": sign(TEST_SECRET, body),
-          },
-        });
-      }),
+      requests.map((request) =>
+        deliverWebhook(
+          service,
+          "personal_access_token_request",
+          webhookPayload("created", request),
+          `burst-${request.id}`,
+        ),
+      ),
     );
     const statuses = responses.map((r) => r.statusCode);
     expect(statuses.filter((s) => s === 200).length).toBeGreaterThan(0);

@@ -1,6 +1,8 @@
 import { Writable } from "node:stream";
 import type { AuditLog, AuditRecord } from "../../src/audit/audit-log.js";
 import { loadConfig, type Config } from "../../src/config.js";
+import { startGitHubStandIn, type GitHubStandIn } from "../../demo/github-stand-in.js";
+import { sign } from "../../demo/webhook-sender.js";
 import { createService, type Service } from "../../src/create-service.js";
 import { createLogger } from "../../src/logger.js";
 import { OrgPolicySource } from "../../src/org-policy-source.js";
@@ -85,4 +87,44 @@ export async function startTestService(options: {
     ...(options.auditToLog ? {} : { audit }),
   });
   return { ...service, audit, logs, orgPolicies };
+}
+
+/** A webhook as GitHub sends it, through inject(): the exact bytes, signed with the test secret. */
+export function deliverWebhook(service: Service, event: string, payload: object | string, delivery: string) {
+  const body = typeof payload === "string" ? payload : JSON.stringify(payload);
+  return service.server.inject({
+    method: "POST",
+    url: "/api/github/webhooks",
+    payload: body,
+    headers: {
+      "content-type": "application/json",
+      "x-github-event": event,
+      "x-github-delivery": delivery,
+      "x-hub-signature-256": sign(TEST_SECRET, body),
+    },
+  });
+}
+
+/** The GitHub stand-in with these installations, and the real service pointed at it. Close both after. */
+export async function startWithGitHub(options: {
+  policy: PolicyState;
+  env?: Record<string, string>;
+  installations?: [org: string, id: number][];
+  orgPolicies?: boolean;
+}) {
+  const github = await startGitHubStandIn({ appPublicKey: TEST_PRIVATE_KEY });
+  for (const [org, id] of options.installations ?? [["octo-org", 1001]]) github.addInstallation(org, id);
+  const service = await startTestService({
+    policy: options.policy,
+    ...(options.orgPolicies ? { orgPolicies: true } : {}),
+    env: { GHE_HOST: github.host, GHE_PROTOCOL: "http", ...options.env },
+  });
+  return { github, service };
+}
+
+/** Stops what startWithGitHub started: jobs first, so nothing calls the stand-in after it is gone. */
+export async function stopAll(github: GitHubStandIn | undefined, service: TestService | undefined) {
+  await service?.scheduler.stop();
+  await service?.server.close();
+  await github?.close();
 }
