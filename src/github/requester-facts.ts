@@ -35,6 +35,9 @@ export async function enrichRequest(
   policy: CompiledPolicy,
   github: { octokit: Octokit; org: string; cache: FactCache },
 ): Promise<TokenRequest> {
+  const needsJustification = policy.readsJustification && request.justification === undefined;
+  // Most policies read neither: no call, no allocation on the hot path.
+  if (policy.teams.length === 0 && !needsJustification) return request;
   const [teams, justification] = await Promise.all([
     policy.teams.length > 0 ? teamMemberships(github, request.requester, policy.teams) : undefined,
     policy.readsJustification && request.justification === undefined && request.tokenId !== null

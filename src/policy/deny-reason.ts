@@ -62,8 +62,11 @@ function countOf(n: number, more = ""): string {
 
 /** Length in code points, as GitHub's JSON Schema counts it. */
 function length(text: string): number {
-  return Array.from(text).length;
+  // Without surrogate pairs (nearly always) code points and UTF-16 units are the same count.
+  return HIGH_SURROGATE.test(text) ? Array.from(text).length : text.length;
 }
+
+const HIGH_SURROGATE = /[\uD800-\uDBFF]/;
 
 /** Cuts at the last space that fits, never inside a surrogate pair, and marks the cut with "…". */
 function cut(text: string): string {

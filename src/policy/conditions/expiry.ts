@@ -12,9 +12,16 @@ const DAY_MS = 86_400_000;
  */
 export function lifetimeDays(request: Pick<TokenRequest, "createdAt" | "expiresAt">): number | null {
   if (request.expiresAt === null) return null;
+  const cached = lifetimes.get(request);
+  if (cached !== undefined) return cached;
   const lifetime = (Date.parse(request.expiresAt) - Date.parse(request.createdAt)) / DAY_MS;
-  return Number.isFinite(lifetime) ? lifetime : null;
+  const days = Number.isFinite(lifetime) ? lifetime : null;
+  lifetimes.set(request, days);
+  return days;
 }
+
+/** Requests are immutable values: their lifetime is computed once, however many rules read it. */
+const lifetimes = new WeakMap<object, number | null>();
 
 /**
  * `required`: the token has an expiry. `max_days`: it expires at most that many days after the request, which
