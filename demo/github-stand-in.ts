@@ -108,8 +108,11 @@ export type { Reply };
 interface Route {
   method: "GET" | "POST";
   pattern: RegExp;
-  /** "app": a JWT signed with the app's key; "installation": a token from the access_tokens route. */
-  auth: "app" | "installation";
+  /**
+   * "app": a JWT signed with the app's key; "installation": a token from the access_tokens route; "none": no
+   * credential (the App manifest conversion, whose code is the credential).
+   */
+  auth: "app" | "installation" | "none";
   handle: (ctx: Ctx) => Reply;
 }
 
@@ -330,7 +333,7 @@ export class GitHubStandIn {
       if (!found) throw notFound();
       const org = decodeURIComponent(found.groups?.org ?? "");
       if (found.route.auth === "app") this.authenticateApp(headers.authorization);
-      else this.authenticateInstallation(headers.authorization, org);
+      else if (found.route.auth === "installation") this.authenticateInstallation(headers.authorization, org);
       const groups = Object.fromEntries(
         Object.entries(found.groups ?? {}).map(([name, value]) => [name, decodeURIComponent(value ?? "")]),
       );

@@ -2,6 +2,7 @@
 import { CliExit } from "./cli/app-context.js";
 import { EXPLAIN_USAGE, explainCommand } from "./cli/explain-command.js";
 import { GRANTS_USAGE, grantsCommand } from "./cli/grants-command.js";
+import { REGISTER_USAGE, registerCommand } from "./cli/register-command.js";
 import { SWEEP_USAGE, sweepCommand } from "./cli/sweep-command.js";
 import { TEST_USAGE, testCommand } from "./cli/test-command.js";
 import { VALIDATE_USAGE, validateCommand } from "./cli/validate-command.js";
@@ -19,6 +20,9 @@ with the App's credentials (APP_ID, PRIVATE_KEY or PRIVATE_KEY_PATH; .env is rea
   sweep [--org O] [--dry-run] [--json]   review the pending requests now
   grants [--org O] [--revoke] [--json]   audit approved tokens against the policy
 
+setting up:
+  register [--org O] [--webhook-url U]   register the GitHub App from app.yml (GitHub's manifest flow)
+
 pat-warden <command> --help for more.`;
 
 const COMMANDS: Record<string, { usage: string; run: (args: string[]) => Promise<number> }> = {
@@ -34,6 +38,7 @@ const COMMANDS: Record<string, { usage: string; run: (args: string[]) => Promise
   test: { usage: TEST_USAGE, run: testCommand },
   sweep: { usage: SWEEP_USAGE, run: sweepCommand },
   grants: { usage: GRANTS_USAGE, run: grantsCommand },
+  register: { usage: REGISTER_USAGE, run: registerCommand },
 };
 
 /** The command line: the same parser, evaluator and GitHub code as the server. */

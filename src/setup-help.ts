@@ -2,9 +2,10 @@
 export function setupHelp(): string {
   return `To run pat-warden you need a GitHub App installed on your organization:
 
-  1. Register the App with the permissions and event listed in app.yml (least privilege):
-       GitHub → your org → Settings → Developer settings → GitHub Apps → New GitHub App.
-     README.md, "Register the GitHub App", walks through it.
+  1. Register the App from app.yml (least privilege), with GitHub's manifest flow:
+       npm run build && npx pat-warden register --org <your-org> --webhook-url https://<host>/api/github/webhooks
+     It opens a local page, sends app.yml to GitHub, and writes APP_ID, the key and the secret to .env.
+     Or by hand: README.md, "Register the GitHub App".
   2. Generate a private key on the App's page, and set a webhook secret.
   3. Put these in the environment (or in a .env file; see .env.example):
        APP_ID=<App ID>
