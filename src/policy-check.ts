@@ -67,11 +67,18 @@ export async function checkPolicyPullRequest(
     pull_number: pr.number,
     per_page: 100,
   });
-  if (!files.some((file) => file.filename === deps.path || file.previous_filename === deps.path)) return null;
+  const changed = files.find((file) => file.filename === deps.path || file.previous_filename === deps.path);
+  if (!changed) return null;
 
-  const proposedText = await readAt(octokit, pr.headOwner, pr.headRepo, deps.path, pr.headSha);
-  const output =
-    proposedText === null ? deleted(deps.path) : await judge(deps, octokit, pr, proposedText, retry);
+  const removed = changed.status === "removed" || changed.filename !== deps.path;
+  const proposedText = removed
+    ? null
+    : await readAt(octokit, pr.headOwner, pr.headRepo, deps.path, pr.headSha);
+  const output = removed
+    ? deleted(deps.path)
+    : proposedText === null
+      ? unreadable(deps.path, pr)
+      : await judge(deps, octokit, pr, proposedText, retry);
   await octokit.rest.checks.create({
     owner: pr.org,
     repo: pr.repo,
@@ -216,6 +223,17 @@ function deleted(path: string): CheckRunOutput {
     conclusion: "failure",
     title: "The policy file is deleted",
     summary: `This pull request deletes ${path}. The organization would be judged by the bundled policy, or, with POLICY_REQUIRED, every request would stay pending.`,
+    text: "",
+    annotations: [],
+  };
+}
+
+/** The head commit cannot be read: typically a fork the App is not installed on. Not passed unverified. */
+function unreadable(path: string, pr: PullRequestRef): CheckRunOutput {
+  return {
+    conclusion: "failure",
+    title: "The proposed policy cannot be read",
+    summary: `pat-warden cannot read ${path} at ${pr.headSha.slice(0, 12)} in ${pr.headOwner}/${pr.headRepo} (a fork the App is not installed on?). Push the change to a branch of ${pr.org}/${pr.repo} to have it checked.`,
     text: "",
     annotations: [],
   };

@@ -248,7 +248,7 @@ describe("a policy change takes effect without a restart", () => {
 });
 
 describe("pull-request check on the policy repository", () => {
-  function pullRequest(org: string, number: number, headSha: string, delivery: string) {
+  function pullRequest(org: string, number: number, headSha: string, delivery: string, headOwner = org) {
     return post(
       "pull_request",
       {
@@ -256,7 +256,7 @@ describe("pull-request check on the policy repository", () => {
         number,
         pull_request: {
           number,
-          head: { sha: headSha, ref: "change", repo: { name: ".github", owner: { login: org } } },
+          head: { sha: headSha, ref: "change", repo: { name: ".github", owner: { login: headOwner } } },
           base: { ref: "main" },
         },
         repository: {
@@ -370,6 +370,18 @@ describe("pull-request check on the policy repository", () => {
     await pullRequest("alpha", 9, head, "pr-clean");
     expect(repos.checkRuns[0]!.output).toMatchObject({ title: "Valid: no decision changes" });
     expect(repos.checkRuns[0]!.output.summary).toContain("**No decision changes.**");
+  });
+
+  it("fails, saying why, when the proposed policy cannot be read (a fork the App is not installed on)", async () => {
+    await start();
+    repos.commit("alpha", ".github", FILE, APPROVE_READS);
+    repos.pullRequest("alpha", ".github", 11, "f".repeat(40), [FILE]);
+    await pullRequest("alpha", 11, "f".repeat(40), "pr-fork", "forker");
+    expect(repos.checkRuns[0]).toMatchObject({
+      conclusion: "failure",
+      output: { title: "The proposed policy cannot be read" },
+    });
+    expect(repos.checkRuns[0]!.output.summary).toContain("forker/.github");
   });
 
   it("posts nothing for a pull request that does not change the policy file", async () => {
