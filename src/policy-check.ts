@@ -252,7 +252,8 @@ async function readAt(
     const file = data as { content?: string; encoding?: string };
     return Buffer.from(file.content ?? "", (file.encoding as BufferEncoding) ?? "base64").toString("utf8");
   } catch (error) {
-    if ((error as { status?: number }).status === 404) return null;
+    // Not there, or not readable with this installation (a fork elsewhere): either way, not verified.
+    if ([403, 404].includes((error as { status?: number }).status ?? 0)) return null;
     throw error;
   }
 }
