@@ -239,7 +239,7 @@ function unreadable(path: string, pr: PullRequestRef): CheckRunOutput {
   };
 }
 
-/** The file at a commit, or null when it does not exist there. */
+/** The file at a commit, or null when it is not there or this installation may not read it. */
 async function readAt(
   octokit: Octokit,
   owner: string,
