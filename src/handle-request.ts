@@ -45,17 +45,17 @@ export interface CreatedEvent {
   octokit: InstanceType<typeof ProbotOctokit>;
 }
 
-/**
- * The decision pipeline for one `created` event: normalise, judge, review (unless dry-run or the outcome is
- * review), and write exactly one audit record, whatever happens. Fails closed: a bad payload or a missing
- * policy gives outcome `error` and no review call.
- */
 /** The audit record, and whether a failed review may pass (so a sweep can take the request soon). */
 export interface Handled {
   record: DecisionRecord;
   transient: boolean;
 }
 
+/**
+ * The decision pipeline for one `created` event: normalise, judge, review (unless dry-run or the outcome is
+ * review), and write exactly one audit record, whatever happens. Fails closed: a bad payload or a missing
+ * policy gives outcome `error` and no review call.
+ */
 export async function handleCreated(options: PipelineOptions, event: CreatedEvent): Promise<Handled> {
   const now = options.now ?? Date.now;
   const started = now();
@@ -69,18 +69,17 @@ export async function handleCreated(options: PipelineOptions, event: CreatedEven
     if (event.org === null) throw new PayloadError(["organization.login is missing"]);
     // Without an installation the App cannot act for the org, and a redelivery of this payload never could.
     if (event.installationId === null) throw new PayloadError(["installation.id is missing"]);
-    const access = event.installationId !== null ? { octokit: event.octokit } : undefined;
+    const access = { octokit: event.octokit };
     const state = await options.policies.forOrg(event.org, access);
     if (!state.ok) {
       const message = `no valid policy for ${event.org} (${state.source}); the request stays pending: ${state.errors.join("; ")}`;
       error = { kind: "policy", message };
     } else {
-      if (access)
-        request = await enrichRequest(request, state.policy, {
-          ...access,
-          org: event.org,
-          cache: options.facts,
-        });
+      request = await enrichRequest(request, state.policy, {
+        ...access,
+        org: event.org,
+        cache: options.facts,
+      });
       decision = evaluate(state.policy, request);
       if (options.mode === "enforce" && (decision.outcome === "approve" || decision.outcome === "deny")) {
         review = await callReview(options, { ...event, org: event.org }, request, decision, now);
