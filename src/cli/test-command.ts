@@ -10,6 +10,7 @@ import { article, describeValue } from "../policy/describe-issue.js";
 import type { TokenRequest } from "../policy/request.js";
 import { teamKey } from "../policy/conditions/requester.js";
 import { loadPolicy } from "./explain-command.js";
+import { withInlineDefaults } from "./inline-request.js";
 import { detectShape, normaliseRequest, readRequestFile, RequestReadError } from "./read-request.js";
 
 export const TEST_USAGE = `usage: pat-warden test <policy.yml> <cases.yml>
@@ -251,125 +252,6 @@ export async function readCases(
     cases.push({ name: raw.name, request: withFacts(request, raw.facts), expect: raw.expect });
   }
   return errors.length > 0 ? { ok: false, errors } : { ok: true, cases };
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Inline requests: GitHub's shapes with the boring fields filled in, and typos in their keys refused.
-
-/** The instant inline requests are created at unless they say otherwise. */
-export const DEFAULT_CREATED_AT = "2026-01-01T00:00:00Z";
-export const DEFAULT_LIFETIME_DAYS = 30;
-
-const REQUEST_KEYS = [
-  "id",
-  "owner",
-  "permissions_added",
-  "permissions_upgraded",
-  "permissions_result",
-  "repository_selection",
-  "repository_count",
-  "repositories",
-  "created_at",
-  "token_id",
-  "token_name",
-  "token_expired",
-  "token_expires_at",
-  "token_last_used_at",
-];
-const LIST_ITEM_KEYS = [
-  "id",
-  "reason",
-  "owner",
-  "repository_selection",
-  "repositories_url",
-  "repositories",
-  "permissions",
-  "created_at",
-  "token_id",
-  "token_name",
-  "token_expired",
-  "token_expires_at",
-  "token_last_used_at",
-];
-const PAYLOAD_KEYS = [
-  "action",
-  "personal_access_token_request",
-  "organization",
-  "enterprise",
-  "installation",
-  "sender",
-];
-
-interface InlineProblem {
-  /** Below the case's `request`. */
-  readonly path: Path;
-  /** A key inside the node at `path` (an unknown key), to place the error on the key itself. */
-  readonly key?: string;
-  readonly message: string;
-}
-
-/**
- * Fills in what a test case need not spell out (documented in policies/default.test.yml) and refuses keys the
- * shape does not have, so a typo (`permission_result`) is an error rather than a silently empty permission set.
- */
-export function withInlineDefaults(raw: Record<string, unknown>): {
-  value: unknown;
-  problems: InlineProblem[];
-} {
-  const problems: InlineProblem[] = [];
-  const shape = detectShape(raw) ?? "personal_access_token_request object";
-  const unknownKeys = (object: Record<string, unknown>, allowed: string[], path: Path) => {
-    for (const key of Object.keys(object))
-      if (!allowed.includes(key))
-        problems.push({ path, key, message: `unknown key "${key}" (allowed: ${allowed.join(", ")})` });
-  };
-  if (shape === "webhook payload") {
-    unknownKeys(raw, PAYLOAD_KEYS, []);
-    const inner = raw.personal_access_token_request;
-    if (typeof inner !== "object" || inner === null || Array.isArray(inner)) {
-      problems.push({ path: ["personal_access_token_request"], message: "expected a mapping" });
-      return { value: raw, problems };
-    }
-    const filled = fill(inner as Record<string, unknown>, "personal_access_token_request object");
-    unknownKeys(inner as Record<string, unknown>, REQUEST_KEYS, ["personal_access_token_request"]);
-    return { value: { ...raw, personal_access_token_request: filled }, problems };
-  }
-  unknownKeys(raw, shape === "pending-requests list item" ? LIST_ITEM_KEYS : REQUEST_KEYS, []);
-  return { value: fill(raw, shape), problems };
-}
-
-function fill(
-  raw: Record<string, unknown>,
-  shape: "personal_access_token_request object" | "pending-requests list item",
-) {
-  const out: Record<string, unknown> = { ...raw };
-  out.id ??= 1;
-  if (typeof out.owner === "string") out.owner = { login: out.owner };
-  out.owner ??= { login: "octocat" };
-  out.token_id ??= 1;
-  out.token_name ??= "test-token";
-  out.created_at ??= DEFAULT_CREATED_AT;
-  if (!("token_expires_at" in raw) && typeof out.created_at === "string") {
-    const created = Date.parse(out.created_at);
-    if (!Number.isNaN(created))
-      out.token_expires_at = new Date(created + DEFAULT_LIFETIME_DAYS * 86_400_000).toISOString();
-  }
-  if (Array.isArray(out.repositories)) {
-    const repositories = out.repositories.map((repo) => (typeof repo === "string" ? { name: repo } : repo));
-    out.repositories = repositories;
-    out.repository_selection ??= "subset";
-    if (shape === "personal_access_token_request object") out.repository_count ??= repositories.length;
-  }
-  out.repository_selection ??= "none";
-  if (shape === "pending-requests list item") {
-    out.permissions ??= {};
-  } else {
-    out.permissions_result ??= {};
-    // A new token adds everything it would hold.
-    if (!("permissions_added" in raw) && !("permissions_upgraded" in raw))
-      out.permissions_added = out.permissions_result;
-  }
-  return out;
 }
 
 /** `personal_access_token_request.owner.login Invalid …` or `item.owner is missing` → ["owner", "login"]. */
