@@ -18,6 +18,12 @@ export interface SchedulerOptions {
 
 type Job<T> = { running: Promise<T[]> | null };
 
+/** One organization's part of a run (a sweep, an audit), given its installation's Octokit and the run's id. */
+type OrgJob<T> = (
+  target: OrgInstallation & { octokit: Awaited<ReturnType<Probot["auth"]>> },
+  id: string,
+) => Promise<T>;
+
 /**
  * Runs the jobs that cover every installed organization: sweeps of pending requests and audits of approved
  * tokens, on intervals and on demand. Never two of a kind at once: one asked for while another runs gets the
@@ -80,10 +86,7 @@ export class Scheduler {
     kind: string,
     reason: string,
     only: string | undefined,
-    each: (
-      target: OrgInstallation & { octokit: Awaited<ReturnType<Probot["auth"]>> },
-      id: string,
-    ) => Promise<T>,
+    each: OrgJob<T>,
   ): Promise<T[]> {
     if (this.#stopped) return Promise.resolve([]);
     // A sweep of one org (a new policy, reviews handed over by webhooks) must see what happened since a running
@@ -101,10 +104,7 @@ export class Scheduler {
     kind: string,
     reason: string,
     only: string | undefined,
-    each: (
-      target: OrgInstallation & { octokit: Awaited<ReturnType<Probot["auth"]>> },
-      id: string,
-    ) => Promise<T>,
+    each: OrgJob<T>,
   ): Promise<T[]> {
     const { probot, logger } = this.options;
     const runId = randomUUID().slice(0, 8);

@@ -14,7 +14,17 @@ export type ErrorKind = "payload" | "policy" | "internal";
  * One decision, as written to the audit log: exactly one per `created` event handled. Field names are a stable
  * interface (documented in the README); add fields, never rename them. Holds no secret and no token value.
  */
-export interface DecisionRecord {
+/** Which request a record is about: the fields every request record starts with. */
+export interface RequestIdentity {
+  org: string;
+  installation_id: number | null;
+  request_id: number | null;
+  token_id: number | null;
+  token_name: string | null;
+  requester: string | null;
+}
+
+export interface DecisionRecord extends RequestIdentity {
   event: "decision";
   /** What brought the request in: its webhook, or a sweep of the pending list. */
   trigger: "webhook" | "sweep";
@@ -23,12 +33,6 @@ export interface DecisionRecord {
   /** The sweep, and the review call (single or bulk batch) the request went out in. */
   sweep_id: string | null;
   review_batch: string | null;
-  org: string;
-  installation_id: number | null;
-  request_id: number | null;
-  token_id: number | null;
-  token_name: string | null;
-  requester: string | null;
   /** What the token would hold in total (`permissions_result`): what the policy judged. */
   permissions: PermissionSet | null;
   /** What this request adds or upgrades. */
@@ -125,16 +129,10 @@ export function decisionRecord(input: RecordInput): DecisionRecord {
  * A request's later life: approved, denied or cancelled, by this app or by a person in GitHub's UI. Recorded so
  * the log shows every request from creation to its end; the app takes no action on these.
  */
-export interface LifecycleRecord {
+export interface LifecycleRecord extends RequestIdentity {
   event: "request_closed";
   action: "approved" | "denied" | "cancelled";
   delivery_id: string;
-  org: string;
-  installation_id: number | null;
-  request_id: number | null;
-  token_id: number | null;
-  token_name: string | null;
-  requester: string | null;
   actor: string | null;
   actor_type: string | null;
 }

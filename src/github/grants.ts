@@ -1,5 +1,6 @@
 import type { ProbotOctokit } from "probot";
 import { MAX_BULK_IDS } from "./limits.js";
+import type { TokenListItem } from "./token-list-item.js";
 import { pacedCall, type CallPolicy } from "./paced-call.js";
 import { paginate } from "./paginate.js";
 import type { RetryOptions } from "./retry.js";
@@ -7,20 +8,8 @@ import type { RetryOptions } from "./retry.js";
 type Octokit = InstanceType<typeof ProbotOctokit>;
 
 /** An item of `GET /orgs/{org}/personal-access-tokens`: a token with access to the org. `id` is the pat_id. */
-export interface GrantItem {
-  id: number;
-  owner: { login: string };
-  repository_selection: "none" | "all" | "subset";
-  permissions: {
-    organization?: Record<string, string>;
-    repository?: Record<string, string>;
-    other?: Record<string, string>;
-  };
+export interface GrantItem extends TokenListItem {
   access_granted_at: string;
-  token_id: number;
-  token_name: string;
-  token_expired: boolean;
-  token_expires_at: string | null;
   token_last_used_at: string | null;
 }
 

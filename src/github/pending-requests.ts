@@ -1,25 +1,15 @@
 import type { ProbotOctokit } from "probot";
 import { paginate } from "./paginate.js";
+import type { TokenListItem } from "./token-list-item.js";
 import type { RetryOptions } from "./retry.js";
 
 type Octokit = InstanceType<typeof ProbotOctokit>;
 
 /** An item of `GET /orgs/{org}/personal-access-token-requests`: a pending request, with the justification. */
-export interface PendingRequestItem {
-  id: number;
+export interface PendingRequestItem extends TokenListItem {
+  /** The requester's written justification. */
   reason: string | null;
-  owner: { login: string };
-  repository_selection: "none" | "all" | "subset";
-  permissions: {
-    organization?: Record<string, string>;
-    repository?: Record<string, string>;
-    other?: Record<string, string>;
-  };
   created_at: string;
-  token_id: number;
-  token_name: string;
-  token_expired: boolean;
-  token_expires_at: string | null;
 }
 
 /** `GET /orgs/{org}/personal-access-token-requests`, every page. The list holds pending requests only. */

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { EMPTY_PERMISSIONS, type PermissionSet, type TokenRequest } from "../policy/request.js";
 import type { GrantItem } from "./grants.js";
+import type { TokenListItem } from "./token-list-item.js";
 import type { PendingRequestItem } from "./pending-requests.js";
 import { valueAt } from "../policy/yaml-locate.js";
 
@@ -80,20 +81,9 @@ function merge(a: PermissionSet, b: PermissionSet): PermissionSet {
   };
 }
 
-/** What the two REST list items (pending requests, approved tokens) share. */
-interface RestTokenItem {
-  id: number;
-  owner: { login: string };
-  repository_selection: "none" | "all" | "subset";
-  permissions: z.infer<typeof permissionSet>;
-  token_id: number;
-  token_name: string;
-  token_expires_at: string | null;
-}
-
 /** A REST list item: total permissions only (what a request adds is unknown); repositories from another call. */
 function tokenRequestFromRest(
-  item: RestTokenItem,
+  item: TokenListItem,
   repositories: readonly string[] | null,
   since: string,
 ): TokenRequest {
