@@ -69,11 +69,13 @@ export function tokenRequestFromWebhook(raw: unknown): TokenRequest {
 }
 
 function toPermissionSet(raw: z.infer<typeof permissionSet> | null | undefined): PermissionSet {
-  if (!raw) return EMPTY_PERMISSIONS;
+  if (!raw || (!raw.organization && !raw.repository && !raw.other)) return EMPTY_PERMISSIONS;
   return { organization: raw.organization ?? {}, repository: raw.repository ?? {}, other: raw.other ?? {} };
 }
 
 function merge(a: PermissionSet, b: PermissionSet): PermissionSet {
+  // A new token upgrades nothing: no copy needed.
+  if (b === EMPTY_PERMISSIONS) return a;
   return {
     organization: { ...a.organization, ...b.organization },
     repository: { ...a.repository, ...b.repository },

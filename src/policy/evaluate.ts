@@ -69,7 +69,8 @@ function evaluateRule(rule: CompiledRule, request: TokenRequest, explain: boolea
     }
   }
   if (!applies) return { rule, matchChecks, requireChecks: [], applies, result: "continue" };
-  const requireChecks = rule.require.flatMap((condition) => condition.test(request));
+  const requireChecks: Check[] = [];
+  for (const condition of rule.require) requireChecks.push(...condition.test(request));
   const failed = requireChecks.filter((check) => !check.ok);
   let result = failed.length === 0 ? rule.outcome : rule.otherwise;
   // What GitHub did not tell us is no reason to refuse: if every failure is missing data, a human decides.
