@@ -1,13 +1,13 @@
 import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import type { GitHubStandIn } from "../demo/github-stand-in.js";
-import { sampleGrant } from "../demo/samples.js";
 import type { GrantRecord } from "../src/audit/grant-record.js";
 import { auditGrants } from "../src/grants-audit.js";
 import { Pacer } from "../src/github/pacer.js";
 import { FactCache } from "../src/github/requester-facts.js";
 import { createLogger } from "../src/logger.js";
 import { staticPolicySource } from "../src/policy-source.js";
+import { grantOfKind } from "./support/fault-kit.js";
 import { policyState, startWithGitHub, stopAll, type TestService } from "./support/service.js";
 
 // Audits of approved tokens against the GitHub stand-in: the same evaluator judges them; non-compliant ones
@@ -24,45 +24,9 @@ afterEach(() => stopAll(github, service));
 async function start(env: Record<string, string> = {}) {
   ({ github, service } = await startWithGitHub({ policy: POLICY, env }));
   // 230 grants over 3 pages: 200 compliant read-only, 25 that never expire, 5 with organization administration.
-  for (let id = 1; id <= 200; id++) {
-    github.addGrant(
-      ORG,
-      sampleGrant({
-        id,
-        login: `u${id}`,
-        tokenName: "reader",
-        repository: { contents: "read" },
-        repositories: "none",
-        lifetimeDays: 30,
-      }),
-    );
-  }
-  for (let id = 201; id <= 225; id++) {
-    github.addGrant(
-      ORG,
-      sampleGrant({
-        id,
-        login: `u${id}`,
-        tokenName: "forever",
-        repository: { contents: "read" },
-        repositories: "none",
-        lifetimeDays: null,
-      }),
-    );
-  }
-  for (let id = 226; id <= 230; id++) {
-    github.addGrant(
-      ORG,
-      sampleGrant({
-        id,
-        login: `u${id}`,
-        tokenName: "admin",
-        organization: { organization_administration: "write" },
-        repositories: "none",
-        lifetimeDays: 7,
-      }),
-    );
-  }
+  for (let id = 1; id <= 200; id++) github.addGrant(ORG, grantOfKind("approve", id));
+  for (let id = 201; id <= 225; id++) github.addGrant(ORG, grantOfKind("deny-never-expires", id));
+  for (let id = 226; id <= 230; id++) github.addGrant(ORG, grantOfKind("review-admin", id));
 }
 
 const findings = () => service.audit.records.filter((r): r is GrantRecord => r.event === "grant_audit");
@@ -88,7 +52,7 @@ describe("grants audit", () => {
       rule: "tokens-must-expire",
       reasons: ["the token never expires; it must expire within 366 days"],
       action: "would_revoke",
-      owner: "u201",
+      owner: "user201",
       policy_source: "policies/default.yml",
     });
     expect(findings().find((r) => r.pat_id === 226)).toMatchObject({ outcome: "review", action: "none" });

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import type { GitHubStandIn, PatRequest } from "../demo/github-stand-in.js";
 import { sampleRequest, webhookPayload } from "../demo/samples.js";
+import { requestOfKind } from "./support/fault-kit.js";
 import type { DecisionRecord } from "../src/audit/decision-record.js";
 import {
   deliverWebhook,
@@ -26,52 +27,17 @@ async function start(env: Record<string, string> = {}) {
   ({ github, service } = await startWithGitHub({ policy: POLICY, env }));
 }
 
+/** The kinds this file names, as the fault kit's request kinds (same policy outcomes). */
+const KIND = {
+  approve: "approve",
+  "never-expires": "deny-never-expires",
+  review: "review-admin",
+  "too-long": "deny-too-broad",
+} as const;
+
 /** n requests of one kind, ids from `first`. */
-function backlog(
-  kind: "approve" | "never-expires" | "review" | "too-long",
-  first: number,
-  n: number,
-): PatRequest[] {
-  return Array.from({ length: n }, (_, i) => {
-    const id = first + i;
-    switch (kind) {
-      case "approve":
-        return sampleRequest({
-          id,
-          login: `user${id}`,
-          tokenName: "reader",
-          repository: { contents: "read" },
-          repositories: "none",
-          lifetimeDays: 30,
-        });
-      case "never-expires":
-        return sampleRequest({
-          id,
-          login: `user${id}`,
-          tokenName: "forever",
-          repositories: "none",
-          lifetimeDays: null,
-        });
-      case "review":
-        return sampleRequest({
-          id,
-          login: `user${id}`,
-          tokenName: "admin",
-          organization: { organization_administration: "write" },
-          repositories: "none",
-          lifetimeDays: 7,
-        });
-      case "too-long":
-        return sampleRequest({
-          id,
-          login: `user${id}`,
-          tokenName: "writer",
-          repository: { contents: "write" },
-          repositories: "all",
-          lifetimeDays: 60,
-        });
-    }
-  });
+function backlog(kind: keyof typeof KIND, first: number, n: number): PatRequest[] {
+  return Array.from({ length: n }, (_, i) => requestOfKind(KIND[kind], first + i));
 }
 
 const decisions = () => service.audit.records.filter((r): r is DecisionRecord => r.event === "decision");

@@ -3,8 +3,8 @@
 
 import { request as httpRequest } from "node:http";
 import type { InjectOptions } from "fastify";
-import type { GitHubStandIn, PatRequest } from "../../demo/github-stand-in.js";
-import { sampleRequest } from "../../demo/samples.js";
+import type { GitHubStandIn, PatGrant, PatRequest } from "../../demo/github-stand-in.js";
+import { sampleGrant, sampleRequest, type SampleOptions } from "../../demo/samples.js";
 import { sign } from "../../demo/webhook-sender.js";
 import type { DecisionRecord } from "../../src/audit/decision-record.js";
 import { TEST_SECRET, type TestService } from "./service.js";
@@ -70,49 +70,59 @@ export const EXPECTED: Record<Kind, { outcome: "approve" | "deny" | "review"; ru
   "review-no-match": { outcome: "review", rule: null },
 };
 
-/** A request of `kind`, shaped like GitHub's webhook object. */
-export function requestOfKind(kind: Kind, id: number): PatRequest {
+/** What a request (or grant) of `kind` asks for: the bundled policy decides each kind as EXPECTED says. */
+export function optionsOfKind(kind: Kind, id: number): SampleOptions {
   const login = `user${id}`;
   switch (kind) {
     case "approve":
-      return sampleRequest({
+      return {
         id,
         login,
         tokenName: "reader",
         repository: { contents: "read" },
         repositories: "none",
         lifetimeDays: 30,
-      });
+      };
     case "deny-never-expires":
-      return sampleRequest({ id, login, tokenName: "forever", repositories: "none", lifetimeDays: null });
+      return { id, login, tokenName: "forever", repositories: "none", lifetimeDays: null };
     case "deny-too-broad":
-      return sampleRequest({
+      return {
         id,
         login,
         tokenName: "writer",
         repository: { contents: "write" },
         repositories: "all",
         lifetimeDays: 60,
-      });
+      };
     case "review-admin":
-      return sampleRequest({
+      return {
         id,
         login,
         tokenName: "admin",
         organization: { organization_administration: "write" },
         repositories: "none",
         lifetimeDays: 7,
-      });
+      };
     case "review-no-match":
-      return sampleRequest({
+      return {
         id,
         login,
         tokenName: "actions",
         repository: { actions: "write" },
         repositories: "none",
         lifetimeDays: 10,
-      });
+      };
   }
+}
+
+/** A request of `kind`, shaped like GitHub's webhook object. */
+export function requestOfKind(kind: Kind, id: number): PatRequest {
+  return sampleRequest(optionsOfKind(kind, id));
+}
+
+/** An approved token of `kind`, shaped like an item of GitHub's grants list. */
+export function grantOfKind(kind: Kind, id: number): PatGrant {
+  return sampleGrant(optionsOfKind(kind, id));
 }
 
 /** Deterministic pseudo-random numbers in [0, 1) (mulberry32): the same seed gives the same batch. */
