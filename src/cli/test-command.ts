@@ -5,7 +5,7 @@ import { z } from "zod";
 import type { CompiledPolicy } from "../policy/compile.js";
 import { evaluate, type Decision } from "../policy/evaluate.js";
 import { formatPath } from "../policy/parse.js";
-import { locate, valueAt } from "../policy/yaml-locate.js";
+import { locate, syntaxProblems, valueAt } from "../policy/yaml-locate.js";
 import { article, describeValue } from "../policy/describe-issue.js";
 import type { TokenRequest } from "../policy/request.js";
 import { teamKey } from "../policy/conditions/requester.js";
@@ -143,13 +143,7 @@ export async function readCases(
     const where = `${file}:${line}:${col}`;
     errors.push(path.length > 0 ? `${where} ${formatPath(path)}: ${message}` : `${where} ${message}`);
   };
-  for (const error of [...doc.errors, ...doc.warnings]) {
-    const message =
-      error.code === "DUPLICATE_KEY"
-        ? `duplicate key ${JSON.stringify(/^[^:\n]*/.exec(text.slice(error.pos[0]))![0].trim())}`
-        : error.message.split("\n")[0]!;
-    report(error.pos[0], [], message);
-  }
+  for (const { offset, message } of syntaxProblems(doc, text)) report(offset, [], message);
   if (errors.length > 0) return { ok: false, errors };
   const root = doc.contents as Node | null;
   const at = (path: Path, key?: string) => locate(root, path, key);

@@ -1,5 +1,5 @@
 import { LineCounter, parseAllDocuments, visit, type Node } from "yaml";
-import { locate, valueAt, type Path } from "./yaml-locate.js";
+import { locate, syntaxProblems, valueAt, type Path } from "./yaml-locate.js";
 import type { z } from "zod";
 import type { Condition } from "./check.js";
 import {
@@ -59,13 +59,7 @@ export function parsePolicy(text: string, origin: PolicyOrigin): ParseResult {
   }
   for (const extra of documents.slice(1)) report(extra.range[0], [], "a policy file holds one YAML document");
   const doc = documents[0]!;
-  for (const error of [...doc.errors, ...doc.warnings]) {
-    const message =
-      error.code === "DUPLICATE_KEY"
-        ? `duplicate key ${JSON.stringify(/^[^:\n]*/.exec(text.slice(error.pos[0]))![0].trim())}`
-        : error.message.split("\n")[0]!;
-    report(error.pos[0], [], message);
-  }
+  for (const { offset, message } of syntaxProblems(doc, text)) report(offset, [], message);
   if (errors.length > 0) return { ok: false, errors: sorted(errors) };
   if (doc.contents === null) {
     report(0, [], "the policy file is empty");

@@ -1,4 +1,4 @@
-import { isMap, isPair, isScalar, isSeq, type Node } from "yaml";
+import { isMap, isPair, isScalar, isSeq, type Document, type Node } from "yaml";
 
 export type Path = (string | number)[];
 
@@ -43,4 +43,15 @@ export function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
     value = (value as Record<PropertyKey, unknown>)[part];
   }
   return value;
+}
+
+/** The document's YAML syntax errors and warnings, each at its offset; a duplicate key is named. */
+export function syntaxProblems(doc: Document, text: string): { offset: number; message: string }[] {
+  return [...doc.errors, ...doc.warnings].map((error) => ({
+    offset: error.pos[0],
+    message:
+      error.code === "DUPLICATE_KEY"
+        ? `duplicate key ${JSON.stringify(/^[^:\n]*/.exec(text.slice(error.pos[0]))![0].trim())}`
+        : error.message.split("\n")[0]!,
+  }));
 }

@@ -1,20 +1,12 @@
 import type { Condition } from "../check.js";
-import { ConditionSpecError } from "../check.js";
+import { compileRegex } from "../check.js";
 
 /**
  * The requester's justification contains a match of a regular expression (not anchored: "a ticket reference
  * somewhere in the text"). No justification fails; an unknown one (GitHub could not be asked) fails as unknown.
  */
 export function compileJustification(pattern: string): Condition {
-  let regex: RegExp;
-  try {
-    regex = new RegExp(pattern, "u");
-  } catch (error) {
-    const reason = (error as Error).message.replace(/^.*: /, "");
-    throw new ConditionSpecError([
-      { path: [], message: `invalid regular expression ${JSON.stringify(pattern)}: ${reason}` },
-    ]);
-  }
+  const regex = compileRegex(pattern);
   const accepted = `a justification matching /${pattern}/ is required`;
   return {
     key: "justification",

@@ -1,22 +1,14 @@
 import type { Condition } from "../check.js";
-import { ConditionSpecError } from "../check.js";
+import { compileRegex } from "../check.js";
 
 /**
  * The whole token name matches a regular expression. The pattern is anchored (`^(?:…)$`) so `ci-.*` cannot match
  * "my-ci-token" by accident. A request without a token name (older payloads) fails.
  */
 export function compileTokenName(pattern: string): Condition {
-  let regex: RegExp;
-  try {
-    // Compiled alone first: a pattern such as `a)|(?:.*` is invalid by itself and must not escape the anchors.
-    new RegExp(pattern, "u");
-    regex = new RegExp(`^(?:${pattern})$`, "u");
-  } catch (error) {
-    const reason = (error as Error).message.replace(/^.*: /, "");
-    throw new ConditionSpecError([
-      { path: [], message: `invalid regular expression ${JSON.stringify(pattern)}: ${reason}` },
-    ]);
-  }
+  // Compiled alone first: a pattern such as `a)|(?:.*` is invalid by itself and must not escape the anchors.
+  compileRegex(pattern);
+  const regex = compileRegex(pattern, `^(?:${pattern})$`);
   return {
     key: "token_name",
     test(request) {
