@@ -1,6 +1,8 @@
-import type { ApplicationFunction, Context } from "probot";
+import type { EmitterWebhookEvent } from "@octokit/webhooks";
+import type { ApplicationFunction, Probot } from "probot";
 import type { LifecycleRecord } from "./audit/decision-record.js";
 import { handleCreated, type PipelineOptions } from "./handle-request.js";
+import { readyClient, type Client } from "./github/client.js";
 import type { FactCache } from "./github/requester-facts.js";
 import type { OrgPolicySource } from "./org-policy-source.js";
 import { checkPolicyPullRequest } from "./policy-check.js";
@@ -14,7 +16,7 @@ export interface PolicyRepoOptions {
   onChange: (org: string) => void;
 }
 
-/** An error whose `status` the webhook route answers with (Octokit's webhooks pass `.status` through). */
+/** An error whose `status` the webhook route answers with (through Probot too: Octokit's webhooks keep it). */
 export class WebhookError extends Error {
   constructor(
     readonly status: number,
@@ -27,62 +29,99 @@ export class WebhookError extends Error {
 
 type ClosedAction = LifecycleRecord["action"];
 
+/** A webhook whose signature and JSON have been checked, as the server hands it over. */
+export interface WebhookEvent {
+  id: string;
+  name: string;
+  payload: unknown;
+}
+
+/** Handles one webhook; a `WebhookError` it throws sets the HTTP answer. */
+export type Receive = (event: WebhookEvent) => Promise<void>;
+
+type RequestPayload = Partial<EmitterWebhookEvent<"personal_access_token_request">["payload"]>;
+
 /**
- * The Probot app: wiring only. `created` runs the decision pipeline; `approved`, `denied` and `cancelled` are
- * recorded and nothing else, so the app's own reviews coming back as events cannot loop.
+ * Every verified webhook's way in. `personal_access_token_request` events, nearly all the traffic, go straight
+ * to `requests`, which makes an installation client only when a call is due; everything else (push and
+ * pull_request on the policy repositories) goes through Probot, whose context builds a client for every event.
  */
-export function patWardenApp(
+export function webhookReceiver(probot: Probot, requests: Receive): Receive {
+  return (event) =>
+    event.name === "personal_access_token_request"
+      ? requests(event)
+      : probot.receive(event as Parameters<Probot["receive"]>[0]);
+}
+
+/**
+ * The `personal_access_token_request` handlers: `created` runs the decision pipeline; `approved`, `denied` and
+ * `cancelled` are recorded and nothing else, so the app's own reviews coming back as events cannot loop. An
+ * action this version does not know is ignored.
+ */
+export function requestEvents(
   options: PipelineOptions,
-  policyRepo: PolicyRepoOptions | null = null,
-): ApplicationFunction {
-  return (app) => {
-    if (policyRepo) watchPolicyRepo(app, policyRepo, options.facts);
-
-    app.on("personal_access_token_request.created", async (context) => {
-      const payload = context.payload as unknown as Partial<typeof context.payload>;
-      const { record, transient } = await handleCreated(options, {
-        deliveryId: context.id,
-        receivedAt: (options.now ?? Date.now)(),
-        org: typeof payload.organization?.login === "string" ? payload.organization.login : null,
-        installationId: payload.installation?.id ?? null,
-        request: payload.personal_access_token_request,
-        octokit: context.octokit,
-      });
-      // The record is written; these tell GitHub's delivery log (and whoever reads it) what happened.
-      if (record.error_kind === "payload") throw new WebhookError(422, record.reasons.join("; "));
-      // A review that could not go through in time but may later (a burst beyond the pacing, GitHub briefly
-      // failing) is handed to a sweep of the org soon, which reviews in bulk: accepted, not failed.
-      if (record.review_status === "failed" && transient && options.deferToSweep) {
-        options.deferToSweep(record.org);
-        throw new WebhookError(
-          202,
-          `review deferred: a sweep of ${record.org} will review request ${record.request_id}`,
+  clientFor: (installationId: number, deliveryId: string) => Client,
+): Receive {
+  const noClient: Client = () => Promise.reject(new Error("the payload names no installation"));
+  return async ({ id, payload }) => {
+    const event = (payload ?? {}) as RequestPayload;
+    switch (event.action) {
+      case "created":
+        return created(
+          options,
+          id,
+          event,
+          event.installation?.id ? clientFor(event.installation.id, id) : noClient,
         );
-      }
-      if (record.review_status === "failed") {
-        throw new WebhookError(
-          502,
-          `review call failed (${record.review_error ?? "unknown error"}); request ${record.request_id} stays pending`,
-        );
-      }
-    });
-
-    const closed: `personal_access_token_request.${ClosedAction}`[] = [
-      "personal_access_token_request.approved",
-      "personal_access_token_request.denied",
-      "personal_access_token_request.cancelled",
-    ];
-    app.on(closed, async (context) => options.audit.write(lifecycleRecord(context)));
+      case "approved":
+      case "denied":
+      case "cancelled":
+        return options.audit.write(lifecycleRecord(id, event.action, event));
+      default:
+        return;
+    }
   };
 }
 
-function lifecycleRecord(context: Context<"personal_access_token_request">): LifecycleRecord {
-  const payload = context.payload as unknown as Partial<typeof context.payload>;
+async function created(
+  options: PipelineOptions,
+  deliveryId: string,
+  payload: RequestPayload,
+  client: Client,
+): Promise<void> {
+  const { record, transient } = await handleCreated(options, {
+    deliveryId,
+    receivedAt: (options.now ?? Date.now)(),
+    org: typeof payload.organization?.login === "string" ? payload.organization.login : null,
+    installationId: payload.installation?.id ?? null,
+    request: payload.personal_access_token_request,
+    client,
+  });
+  // The record is written; these tell GitHub's delivery log (and whoever reads it) what happened.
+  if (record.error_kind === "payload") throw new WebhookError(422, record.reasons.join("; "));
+  // A review that could not go through in time but may later (a burst beyond the pacing, GitHub briefly
+  // failing) is handed to a sweep of the org soon, which reviews in bulk: accepted, not failed.
+  if (record.review_status === "failed" && transient && options.deferToSweep) {
+    options.deferToSweep(record.org);
+    throw new WebhookError(
+      202,
+      `review deferred: a sweep of ${record.org} will review request ${record.request_id}`,
+    );
+  }
+  if (record.review_status === "failed") {
+    throw new WebhookError(
+      502,
+      `review call failed (${record.review_error ?? "unknown error"}); request ${record.request_id} stays pending`,
+    );
+  }
+}
+
+function lifecycleRecord(deliveryId: string, action: ClosedAction, payload: RequestPayload): LifecycleRecord {
   const request = payload.personal_access_token_request;
   return {
     event: "request_closed",
-    action: payload.action as ClosedAction,
-    delivery_id: context.id,
+    action,
+    delivery_id: deliveryId,
     org: payload.organization?.login ?? "(unknown)",
     installation_id: payload.installation?.id ?? null,
     request_id: request?.id ?? null,
@@ -95,9 +134,14 @@ function lifecycleRecord(context: Context<"personal_access_token_request">): Lif
 }
 
 /**
- * `push` to the policy repository's default branch reloads the org's policy at once (and sweeps when it is
- * valid); pull requests into the default branch that change the policy file get a check run.
+ * The Probot app for the policy repositories: a `push` to the default branch reloads the org's policy at once
+ * (and sweeps when it is valid); pull requests into the default branch that change the policy file get a check
+ * run.
  */
+export function policyRepoApp(policyRepo: PolicyRepoOptions, facts: FactCache): ApplicationFunction {
+  return (app) => watchPolicyRepo(app, policyRepo, facts);
+}
+
 function watchPolicyRepo(
   app: Parameters<ApplicationFunction>[0],
   policyRepo: PolicyRepoOptions,
@@ -118,7 +162,7 @@ function watchPolicyRepo(
     const org = context.payload.organization?.login ?? repository.owner?.login;
     if (!org) return;
     policyRepo.source.invalidate(org);
-    const state = await policyRepo.source.forOrg(org, { octokit: context.octokit });
+    const state = await policyRepo.source.forOrg(org, { client: readyClient(context.octokit) });
     if (state.ok) policyRepo.onChange(org);
   });
 

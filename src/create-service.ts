@@ -1,12 +1,13 @@
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { Probot, ProbotOctokit } from "probot";
-import { patWardenApp } from "./app.js";
+import { policyRepoApp, requestEvents, webhookReceiver, type Receive } from "./app.js";
 import { pinoAuditLog, type AuditLog } from "./audit/audit-log.js";
 import type { Config } from "./config.js";
 import { Metrics } from "./metrics.js";
 import type { PolicySource } from "./policy-source.js";
 import { buildServer } from "./server.js";
+import { eventClient } from "./github/client.js";
 import { Pacer } from "./github/pacer.js";
 import { RequestLedger } from "./request-ledger.js";
 import { FactCache } from "./github/requester-facts.js";
@@ -26,6 +27,8 @@ const WithoutProbotRetries = ProbotOctokit.defaults((options: Record<string, unk
 export interface Service {
   server: FastifyInstance;
   probot: Probot;
+  /** Where the server hands every verified webhook. */
+  receive: Receive;
   metrics: Metrics;
   scheduler: Scheduler;
 }
@@ -101,27 +104,32 @@ export async function createService(config: Config, deps: ServiceDeps): Promise<
         onChange: (org: string) => void scheduler.sweep("policy_change", org).catch(() => undefined),
       }
     : null;
-  await probot.load(
-    patWardenApp(
-      {
-        ...shared,
-        reviewDeadlineMs: config.reviewDeadlineMs,
-        attemptTimeoutMs: config.attemptTimeoutMs,
-        deferToSweep,
-      },
-      policyRepo,
-    ),
-    { cwd: process.cwd(), addHandler: () => undefined },
+  if (policyRepo) {
+    await probot.load(policyRepoApp(policyRepo, shared.facts), {
+      cwd: process.cwd(),
+      addHandler: () => undefined,
+    });
+  }
+  const requests = requestEvents(
+    {
+      ...shared,
+      reviewDeadlineMs: config.reviewDeadlineMs,
+      attemptTimeoutMs: config.attemptTimeoutMs,
+      deferToSweep,
+    },
+    (installationId, deliveryId) => eventClient(probot, installationId, deliveryId),
   );
+  const receive = webhookReceiver(probot, requests);
   const server = await buildServer({
     probot,
+    receive,
     metrics,
     policies: deps.policies,
     logger: deps.logger,
     webhookPath: config.webhookPath,
     webhookMaxBytes: config.webhookMaxBytes,
   });
-  return { server, probot, metrics, scheduler };
+  return { server, probot, receive, metrics, scheduler };
 }
 
 /** Reviews handed over by webhooks within `delayMs` share one sweep of their org (and its bulk calls). */

@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import type { ProbotOctokit } from "probot";
+import { readyClient, type Octokit } from "./github/client.js";
 import type { AuditLog } from "./audit/audit-log.js";
 import type { GrantRecord } from "./audit/grant-record.js";
 import { grantRecord } from "./audit/grant-record.js";
@@ -13,8 +13,6 @@ import { evaluate, type Decision } from "./policy/evaluate.js";
 import type { TokenRequest } from "./policy/request.js";
 import type { PolicySource } from "./policy-source.js";
 import { enrichRequest, type FactCache } from "./github/requester-facts.js";
-
-type Octokit = InstanceType<typeof ProbotOctokit>;
 
 export interface GrantsAuditOptions {
   policies: PolicySource;
@@ -93,7 +91,7 @@ export async function auditGrants(
     return summary;
   };
 
-  const state = await options.policies.forOrg(target.org, { octokit: target.octokit });
+  const state = await options.policies.forOrg(target.org, { client: readyClient(target.octokit) });
   if (!state.ok) return done(`no valid policy (${state.source}): ${state.errors.join("; ")}`);
   summary.policy_revision = state.policy.revision;
 
@@ -125,7 +123,7 @@ export async function auditGrants(
       }
     }
     const request = await enrichRequest(tokenRequestFromGrant(grant, repositories), state.policy, {
-      octokit: target.octokit,
+      client: readyClient(target.octokit),
       org: target.org,
       cache: options.facts,
     });

@@ -1,4 +1,4 @@
-import type { ProbotOctokit } from "probot";
+import type { Client } from "./github/client.js";
 import type { AuditLog } from "./audit/audit-log.js";
 import { decisionRecord, type DecisionRecord, type Mode, type RecordInput } from "./audit/decision-record.js";
 import { reviewRequest, type ReviewOutcome } from "./github/review-request.js";
@@ -42,7 +42,8 @@ export interface CreatedEvent {
   installationId: number | null;
   /** The `personal_access_token_request` object, not yet validated. */
   request: unknown;
-  octokit: InstanceType<typeof ProbotOctokit>;
+  /** The installation's client, made only when a call is due (a policy read, a fact, the review). */
+  client: Client;
 }
 
 /** The audit record, and whether a failed review may pass (so a sweep can take the request soon). */
@@ -69,14 +70,13 @@ export async function handleCreated(options: PipelineOptions, event: CreatedEven
     if (event.org === null) throw new PayloadError(["organization.login is missing"]);
     // Without an installation the App cannot act for the org, and a redelivery of this payload never could.
     if (event.installationId === null) throw new PayloadError(["installation.id is missing"]);
-    const access = { octokit: event.octokit };
-    const state = await options.policies.forOrg(event.org, access);
+    const state = await options.policies.forOrg(event.org, { client: event.client });
     if (!state.ok) {
       const message = `no valid policy for ${event.org} (${state.source}); the request stays pending: ${state.errors.join("; ")}`;
       error = { kind: "policy", message };
     } else {
       request = await enrichRequest(request, state.policy, {
-        ...access,
+        client: event.client,
         org: event.org,
         cache: options.facts,
       });
@@ -117,6 +117,7 @@ async function callReview(
   decision: Decision,
   now: () => number,
 ): Promise<ReviewOutcome> {
+  const octokit = await event.client();
   if (!options.requests.claim(event.org, request.id)) {
     return {
       status: "already_handled",
@@ -128,7 +129,7 @@ async function callReview(
     };
   }
   const outcome = await reviewRequest(
-    event.octokit,
+    octokit,
     {
       org: event.org,
       requestId: request.id,

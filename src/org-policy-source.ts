@@ -133,7 +133,8 @@ export class OrgPolicySource implements PolicySource {
     etag: string | null,
   ): Promise<{ text: string; etag: string | null; blob: string | null } | "unchanged" | "missing"> {
     try {
-      const response = await access.octokit.rest.repos.getContent({
+      const octokit = await access.client();
+      const response = await octokit.rest.repos.getContent({
         owner: org,
         repo: this.options.repo,
         path: this.options.path,
@@ -158,7 +159,8 @@ export class OrgPolicySource implements PolicySource {
    */
   async #revision(org: string, access: OrgAccess, blob: string | null): Promise<string> {
     try {
-      const { data } = await access.octokit.rest.repos.listCommits({
+      const octokit = await access.client();
+      const { data } = await octokit.rest.repos.listCommits({
         owner: org,
         repo: this.options.repo,
         path: this.options.path,

@@ -1,4 +1,4 @@
-import type { ProbotOctokit } from "probot";
+import { readyClient, type Octokit } from "./github/client.js";
 import { listGrants, type GrantItem } from "./github/grants.js";
 import { listPendingRequests, type PendingRequestItem } from "./github/pending-requests.js";
 import { enrichRequest, type FactCache } from "./github/requester-facts.js";
@@ -8,8 +8,6 @@ import type { OrgPolicySource } from "./org-policy-source.js";
 import { evaluate, type Decision } from "./policy/evaluate.js";
 import { parsePolicy, type PolicyError } from "./policy/parse.js";
 import type { TokenRequest } from "./policy/request.js";
-
-type Octokit = InstanceType<typeof ProbotOctokit>;
 
 /** GitHub accepts at most 50 annotations per check-run request. */
 const MAX_ANNOTATIONS = 50;
@@ -107,7 +105,8 @@ async function judge(
   const parsed = parsePolicy(text, { source, revision: pr.headSha });
   if (!parsed.ok) return invalid(deps.path, parsed.errors);
 
-  const current = await deps.policies.forOrg(pr.org, { octokit });
+  const client = readyClient(octokit);
+  const current = await deps.policies.forOrg(pr.org, { client });
   const currentPolicy = current.ok ? current.policy : null;
   const notes: string[] = [];
   if (!current.ok)
@@ -117,7 +116,7 @@ async function judge(
 
   const rows: ImpactRow[] = [];
   const judgeBoth = async (kind: ImpactRow["kind"], request: TokenRequest, token: string) => {
-    const github = { octokit, org: pr.org, cache: deps.facts };
+    const github = { client, org: pr.org, cache: deps.facts };
     const before = currentPolicy
       ? evaluate(currentPolicy, await enrichRequest(request, currentPolicy, github))
       : null;

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import type { ProbotOctokit } from "probot";
+import type { Client } from "./github/client.js";
 import type { CompiledPolicy } from "./policy/compile.js";
 import { formatPolicyError, parsePolicy } from "./policy/parse.js";
 
@@ -8,9 +8,9 @@ import { formatPolicyError, parsePolicy } from "./policy/parse.js";
 export type PolicyState =
   { ok: true; policy: CompiledPolicy } | { ok: false; source: string; errors: readonly string[] };
 
-/** How a source may read an org's repository: its installation's Octokit. */
+/** How a source may read an org's repository: its installation's client, made only if a read is due. */
 export interface OrgAccess {
-  octokit: InstanceType<typeof ProbotOctokit>;
+  client: Client;
 }
 
 /** Gives the policy for an org. The bundled-file source gives every org the same policy. */

@@ -7,12 +7,16 @@ import Fastify, {
 } from "fastify";
 import type { Logger } from "pino";
 import type { Probot } from "probot";
+import type { Receive } from "./app.js";
 import { DeliveryLedger } from "./delivery-ledger.js";
 import type { Metrics } from "./metrics.js";
 import type { PolicySource } from "./policy-source.js";
 
 export interface ServerOptions {
+  /** Verifies signatures with the App's webhook secret. */
   probot: Probot;
+  /** Handles each verified webhook (app.ts `webhookReceiver`). */
+  receive: Receive;
   metrics: Metrics;
   policies: PolicySource;
   logger: Logger;
@@ -80,7 +84,7 @@ async function webhookRoute(
   scope: FastifyInstance,
   options: ServerOptions & { ledger: DeliveryLedger },
 ): Promise<void> {
-  const { probot, metrics, ledger } = options;
+  const { probot, receive, metrics, ledger } = options;
   const ackAfterMs = options.ackAfterMs ?? 9000;
 
   scope.removeAllContentTypeParsers();
@@ -140,7 +144,7 @@ async function webhookRoute(
       return answer(reply, metrics, name, seen === "done" ? 200 : 202, { status: "duplicate", delivery: id });
     }
 
-    const handling = probot.receive({ id, name, payload } as Parameters<Probot["receive"]>[0]).then(
+    const handling = receive({ id, name, payload }).then(
       () => {
         ledger.finish(id);
         return { status: 200, body: { status: "ok", delivery: id } };
@@ -191,7 +195,7 @@ function answer(reply: FastifyReply, metrics: Metrics, event: string, status: nu
   return reply.code(status).send(body);
 }
 
-/** Octokit's webhooks wrap handler errors in an AggregateError; the first one carries the status. */
+/** Through Probot, Octokit's webhooks wrap handler errors in an AggregateError; the first one carries the status. */
 function firstError(error: unknown): { status?: number; message: string } {
   const inner = (error as { errors?: unknown[] }).errors?.[0] ?? error;
   const e = inner as { status?: unknown; message?: unknown };

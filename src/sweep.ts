@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import type { ProbotOctokit } from "probot";
+import { readyClient, type Octokit } from "./github/client.js";
 import type { AuditLog } from "./audit/audit-log.js";
 import { decisionRecord, type DecisionRecord, type Mode, type RecordInput } from "./audit/decision-record.js";
 import { MAX_BULK_IDS } from "./github/limits.js";
@@ -20,8 +20,6 @@ import type { TokenRequest } from "./policy/request.js";
 import type { PolicySource } from "./policy-source.js";
 import type { RequestLedger } from "./request-ledger.js";
 import { enrichRequest, type FactCache } from "./github/requester-facts.js";
-
-type Octokit = InstanceType<typeof ProbotOctokit>;
 
 export interface SweepOptions {
   policies: PolicySource;
@@ -96,7 +94,7 @@ export async function sweepOrg(
     attemptTimeoutMs: 15_000,
     now,
   });
-  const state = await options.policies.forOrg(target.org, { octokit: target.octokit });
+  const state = await options.policies.forOrg(target.org, { client: readyClient(target.octokit) });
   if (!state.ok) {
     options.metrics.sweeps.inc({ result: "policy_invalid" });
     return finish(options, summary, started, `no valid policy (${state.source}): ${state.errors.join("; ")}`);
@@ -171,7 +169,7 @@ async function judge(
   try {
     const listed = tokenRequestFromListItem(item, repositories);
     const request = await enrichRequest(listed, policy, {
-      octokit: target.octokit,
+      client: readyClient(target.octokit),
       org: target.org,
       cache: options.facts,
     });

@@ -1,12 +1,12 @@
 import nock from "nock";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { DecisionRecord, LifecycleRecord } from "../src/audit/decision-record.js";
 import { demoRequests, sampleRequest, webhookPayload } from "../demo/samples.js";
 import type { PatRequest } from "../demo/github-stand-in.js";
 import { policyState, startTestService, type TestService } from "./support/service.js";
 import { readFileSync } from "node:fs";
 
-// The Probot app, driven with probot.receive() and GitHub mocked by nock: every test ends with no pending mock
+// The webhook handlers, driven with the service's receive() and GitHub mocked by nock: every test ends with no pending mock
 // and no unexpected call (net connect is disabled).
 
 const API = "https://api.github.com";
@@ -47,11 +47,11 @@ async function receive(
   action: "created" | "approved" | "denied" | "cancelled" = "created",
   id = `delivery-${request.id}`,
 ) {
-  return service.probot.receive({
+  return service.receive({
     id,
     name: "personal_access_token_request",
     payload: webhookPayload(action, request, { org: ORG, installationId: INSTALLATION }),
-  } as Parameters<TestService["probot"]["receive"]>[0]);
+  });
 }
 
 function decisions(): DecisionRecord[] {
@@ -65,15 +65,19 @@ describe("enforce mode", () => {
 
   it("approves a request the policy accepts, with one review call and one audit record", async () => {
     tokenMock();
+    const clients = vi.spyOn(service.probot, "auth");
     const review = nock(API)
       .post(
         `/orgs/${ORG}/personal-access-token-requests/${readOnly.id}`,
         (body) => body.action === "approve" && body.reason === undefined,
       )
       .matchHeader("authorization", "token ghs_test")
+      // As Probot's context does: GitHub support can tie the call to the event that caused it.
+      .matchHeader("x-github-delivery", `delivery-${readOnly.id}`)
       .reply(204);
     await receive(readOnly);
     expect(review.isDone()).toBe(true);
+    expect(clients.mock.calls).toEqual([[INSTALLATION]]);
     expect(decisions()).toHaveLength(1);
     expect(decisions()[0]).toMatchObject({
       outcome: "approve",
@@ -120,8 +124,10 @@ describe("enforce mode", () => {
     });
   });
 
-  it("leaves a request no rule approves pending: no review call", async () => {
+  it("leaves a request no rule approves pending: no review call, no client made", async () => {
+    const clients = vi.spyOn(service.probot, "auth");
     await receive(orgAdmin);
+    expect(clients).not.toHaveBeenCalled();
     expect(decisions()[0]).toMatchObject({
       outcome: "review",
       rule: "sensitive-permissions-need-an-owner",
@@ -173,7 +179,8 @@ describe("enforce mode", () => {
       .times(100)
       .reply(500, { message: "boom" });
     await expect(receive(readOnly)).rejects.toMatchObject({
-      errors: [expect.objectContaining({ status: 202, message: expect.stringContaining("review deferred") })],
+      status: 202,
+      message: expect.stringContaining("review deferred"),
     });
     const record = decisions()[0]!;
     expect(record).toMatchObject({ outcome: "approve", review_status: "failed", review_http_status: 500 });
@@ -198,6 +205,7 @@ describe("enforce mode", () => {
   });
 
   it("records approved, denied and cancelled events and makes no call (no loop on its own reviews)", async () => {
+    const clients = vi.spyOn(service.probot, "auth");
     await receive(readOnly, "approved", "d1");
     await receive(tooBroad, "denied", "d2");
     await receive(orgAdmin, "cancelled", "d3");
@@ -208,13 +216,12 @@ describe("enforce mode", () => {
       ["request_closed", "cancelled", orgAdmin.id],
     ]);
     expect(decisions()).toHaveLength(0);
+    expect(clients).not.toHaveBeenCalled();
   });
 
   it("records a payload without what the policy needs as an error, makes no call, and refuses it with 422", async () => {
     const broken = { ...readOnly, permissions_result: undefined, repository_selection: "some" };
-    await expect(receive(broken as unknown as PatRequest)).rejects.toMatchObject({
-      errors: [expect.objectContaining({ status: 422 })],
-    });
+    await expect(receive(broken as unknown as PatRequest)).rejects.toMatchObject({ status: 422 });
     expect(decisions()[0]).toMatchObject({
       outcome: "error",
       error_kind: "payload",
@@ -234,11 +241,7 @@ describe("enforce mode", () => {
         action: "approve",
       })
       .reply(204);
-    await service.probot.receive({
-      id: "real-2024",
-      name: "personal_access_token_request",
-      payload,
-    } as never);
+    await service.receive({ id: "real-2024", name: "personal_access_token_request", payload });
     // Empty permissions on no repositories, 30 days: the read-only rule accepts it.
     expect(decisions()[0]).toMatchObject({
       outcome: "approve",
@@ -254,8 +257,10 @@ describe("dry-run mode", () => {
     service = await startTestService({ policy: POLICY, env: { DRY_RUN: "true" } });
   });
 
-  it("evaluates and audits what it would do, and makes no review call", async () => {
+  it("evaluates and audits what it would do, and makes no review call and no client", async () => {
+    const clients = vi.spyOn(service.probot, "auth");
     for (const request of [readOnly, tooBroad, neverExpires, orgAdmin]) await receive(request);
+    expect(clients).not.toHaveBeenCalled();
     expect(decisions().map((r) => [r.outcome, r.mode, r.review_status])).toEqual([
       ["approve", "dry-run", "skipped"],
       ["deny", "dry-run", "skipped"],

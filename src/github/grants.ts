@@ -1,11 +1,9 @@
-import type { ProbotOctokit } from "probot";
+import type { Octokit } from "./client.js";
 import { MAX_BULK_IDS } from "./limits.js";
 import type { TokenListItem } from "./token-list-item.js";
 import { pacedCall, type CallPolicy } from "./paced-call.js";
 import { paginate } from "./paginate.js";
 import type { RetryOptions } from "./retry.js";
-
-type Octokit = InstanceType<typeof ProbotOctokit>;
 
 /** An item of `GET /orgs/{org}/personal-access-tokens`: a token with access to the org. `id` is the pat_id. */
 export interface GrantItem extends TokenListItem {

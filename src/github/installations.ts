@@ -1,4 +1,4 @@
-import type { ProbotOctokit } from "probot";
+import type { Octokit } from "./client.js";
 import { paginate } from "./paginate.js";
 import type { RetryOptions } from "./retry.js";
 
@@ -10,7 +10,7 @@ export interface OrgInstallation {
 
 /** `GET /app/installations` (App JWT), every page; user-account installations are left out (no PAT requests). */
 export async function listOrgInstallations(
-  appOctokit: InstanceType<typeof ProbotOctokit>,
+  appOctokit: Octokit,
   retry: RetryOptions,
 ): Promise<OrgInstallation[]> {
   const { items } = await paginate<{

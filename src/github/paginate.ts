@@ -1,8 +1,6 @@
-import type { ProbotOctokit } from "probot";
+import type { Octokit } from "./client.js";
 import { MAX_PER_PAGE } from "./limits.js";
 import { withRetry, type RetryOptions } from "./retry.js";
-
-type Octokit = InstanceType<typeof ProbotOctokit>;
 
 /** A GET that failed for good (or past its deadline), with what GitHub said. */
 export class ReadError extends Error {

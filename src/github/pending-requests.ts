@@ -1,9 +1,7 @@
-import type { ProbotOctokit } from "probot";
+import type { Octokit } from "./client.js";
 import { paginate } from "./paginate.js";
 import type { TokenListItem } from "./token-list-item.js";
 import type { RetryOptions } from "./retry.js";
-
-type Octokit = InstanceType<typeof ProbotOctokit>;
 
 /** An item of `GET /orgs/{org}/personal-access-token-requests`: a pending request, with the justification. */
 export interface PendingRequestItem extends TokenListItem {

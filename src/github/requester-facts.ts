@@ -1,9 +1,7 @@
-import type { ProbotOctokit } from "probot";
+import type { Client } from "./client.js";
 import { teamKey } from "../policy/conditions/requester.js";
 import type { CompiledPolicy } from "../policy/compile.js";
 import type { TokenRequest } from "../policy/request.js";
-
-type Octokit = InstanceType<typeof ProbotOctokit>;
 
 /** Answers GitHub gave about requesters, kept a few minutes so a burst of requests costs one call per fact. */
 export class FactCache {
@@ -25,6 +23,13 @@ export class FactCache {
   }
 }
 
+/** Where facts come from: the org's installation client and the cache of answers. */
+export interface Facts {
+  client: Client;
+  org: string;
+  cache: FactCache;
+}
+
 /**
  * Adds what the policy needs and the request lacks, asking GitHub only for what some rule reads: team
  * memberships (`requester.teams`) and the justification (`justification`; the webhook does not carry it). What
@@ -33,7 +38,7 @@ export class FactCache {
 export async function enrichRequest(
   request: TokenRequest,
   policy: CompiledPolicy,
-  github: { octokit: Octokit; org: string; cache: FactCache },
+  github: Facts,
 ): Promise<TokenRequest> {
   const needsJustification = policy.readsJustification && request.justification === undefined;
   // Most policies read neither: no call, no allocation on the hot path.
@@ -53,7 +58,7 @@ export async function enrichRequest(
 
 /** `GET /orgs/{org}/teams/{team_slug}/memberships/{username}` for each named team of this org. */
 async function teamMemberships(
-  github: { octokit: Octokit; org: string; cache: FactCache },
+  github: Facts,
   login: string,
   teams: readonly string[],
 ): Promise<string[] | undefined> {
@@ -65,7 +70,8 @@ async function teamMemberships(
     if (teamOrg !== github.org.toLowerCase()) continue;
     const state = await github.cache.get(`team:${key}:${login.toLowerCase()}`, async () => {
       try {
-        const { data } = await github.octokit.rest.teams.getMembershipForUserInOrg({
+        const octokit = await github.client();
+        const { data } = await octokit.rest.teams.getMembershipForUserInOrg({
           org: github.org,
           team_slug: slug,
           username: login,
@@ -86,13 +92,14 @@ async function teamMemberships(
  * written by hand: Octokit would join the values with commas). Undefined when the request is not listed.
  */
 async function requestJustification(
-  github: { octokit: Octokit; org: string; cache: FactCache },
+  github: Facts,
   tokenId: number,
   requestId: number,
 ): Promise<string | null | undefined> {
   return github.cache.get(`justification:${github.org}:${requestId}`, async () => {
     try {
-      const { data } = await github.octokit.request(
+      const octokit = await github.client();
+      const { data } = await octokit.request(
         `GET /orgs/{org}/personal-access-token-requests?token_id[]=${encodeURIComponent(String(tokenId))}`,
         { org: github.org },
       );

@@ -1,4 +1,4 @@
-import type { ProbotOctokit } from "probot";
+import type { Octokit } from "./client.js";
 import { MAX_BULK_IDS } from "./limits.js";
 import { pacedCall, type CallPolicy } from "./paced-call.js";
 import type { ReviewAction } from "./review-request.js";
@@ -16,7 +16,7 @@ export interface BulkOutcome {
 
 /** `POST /orgs/{org}/personal-access-token-requests`: one action and one reason for 1–100 requests. */
 export async function reviewInBulk(
-  octokit: InstanceType<typeof ProbotOctokit>,
+  octokit: Octokit,
   call: { org: string; requestIds: number[]; action: ReviewAction; reason: string | null },
   policy: CallPolicy,
 ): Promise<BulkOutcome> {

@@ -1,4 +1,4 @@
-import type { ProbotOctokit } from "probot";
+import type { Octokit } from "./client.js";
 import { pacedCall, type CallPolicy } from "./paced-call.js";
 
 export type ReviewAction = "approve" | "deny";
@@ -31,7 +31,7 @@ export interface ReviewCall {
 
 /** `POST /orgs/{org}/personal-access-token-requests/{pat_request_id}`, paced and retried while the deadline allows. */
 export async function reviewRequest(
-  octokit: InstanceType<typeof ProbotOctokit>,
+  octokit: Octokit,
   call: ReviewCall,
   policy: CallPolicy,
 ): Promise<ReviewOutcome> {

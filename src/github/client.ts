@@ -1,0 +1,41 @@
+import type { Probot, ProbotOctokit } from "probot";
+
+/** An installation's authenticated Octokit, as Probot builds it. */
+export type Octokit = InstanceType<typeof ProbotOctokit>;
+
+/**
+ * An installation's Octokit, made on first use. Building one is a full Octokit with every plugin, which costs
+ * more than judging a request, and most webhooks need no call: dry-run, outcomes left to a human, the
+ * approved/denied/cancelled events the app's own reviews cause, a policy read from a file.
+ */
+export type Client = () => Promise<Octokit>;
+
+/** `make` runs once, on the first call; a failure is not kept, so the next call tries again. */
+export function lazyClient(make: () => Promise<Octokit>): Client {
+  let made: Promise<Octokit> | undefined;
+  return () =>
+    (made ??= make().catch((error: unknown) => {
+      made = undefined;
+      throw error;
+    }));
+}
+
+/** A client that already exists (sweeps, audits and checks make theirs up front). */
+export function readyClient(octokit: Octokit): Client {
+  const ready = Promise.resolve(octokit);
+  return () => ready;
+}
+
+/**
+ * The client a webhook's handling uses, as Probot's context would give it: the installation's token, and the
+ * delivery id on every call it makes (`X-GitHub-Delivery`, so GitHub support can tie a call to its event).
+ */
+export function eventClient(probot: Probot, installationId: number, deliveryId: string): Client {
+  return lazyClient(async () => {
+    const octokit = await probot.auth(installationId);
+    octokit.hook.before("request", (options) => {
+      options.headers["x-github-delivery"] = deliveryId;
+    });
+    return octokit;
+  });
+}
