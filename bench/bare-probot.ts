@@ -1,6 +1,8 @@
 // Baseline child process: a Probot app with a no-op handler for the same event, served with Probot's own Node
-// middleware. It verifies the signature, parses the payload and builds the event's context and Octokit, as
-// pat-warden's path does, but judges, logs and reviews nothing: the cost of the framework alone.
+// middleware. It verifies the signature, parses the payload and builds the event's context, with the
+// installation Octokit Probot makes for every event, but judges, logs and reviews nothing: the cost of the
+// framework alone. pat-warden verifies and parses the same way but makes that Octokit only when a call is due,
+// which in dry-run is never.
 
 import { createServer } from "node:http";
 import { pino } from "pino";
