@@ -151,16 +151,21 @@ async function webhookRoute(
       },
       (error: unknown) => {
         const first = firstError(error);
+        const fields = { delivery_id: id, event: name };
         if (first.status === 202) {
           // Handed to a sweep: done as far as deliveries go, and a redelivery would be a duplicate.
           ledger.finish(id);
+          request.log.info({ ...fields, status: 202 }, first.message);
           return { status: 202, body: { status: "deferred", delivery: id, message: first.message } };
         }
         const status = typeof first.status === "number" && first.status >= 400 ? first.status : 500;
         // A failure GitHub could fix by redelivering (review call failed, a bug) frees the id; a bad payload does not.
         if (status >= 500) ledger.release(id);
         else ledger.finish(id);
-        if (status === 500) request.log.error({ err: first, delivery_id: id }, "webhook handler failed");
+        // Besides the audit record: a failed review call is an error to alert on, a bad payload a warning.
+        if (status === 500) request.log.error({ ...fields, err: first.error }, "webhook handler failed");
+        else if (status >= 500) request.log.error({ ...fields, status }, first.message);
+        else request.log.warn({ ...fields, status }, first.message);
         return {
           status,
           body: { status: "error", delivery: id, message: status === 500 ? "internal error" : first.message },
@@ -196,8 +201,12 @@ function answer(reply: FastifyReply, metrics: Metrics, event: string, status: nu
 }
 
 /** Through Probot, Octokit's webhooks wrap handler errors in an AggregateError; the first one carries the status. */
-function firstError(error: unknown): { status?: number; message: string } {
+function firstError(error: unknown): { status?: number; message: string; error: unknown } {
   const inner = (error as { errors?: unknown[] }).errors?.[0] ?? error;
   const e = inner as { status?: unknown; message?: unknown };
-  return { status: typeof e.status === "number" ? e.status : undefined, message: String(e.message ?? inner) };
+  return {
+    status: typeof e.status === "number" ? e.status : undefined,
+    message: String(e.message ?? inner),
+    error: inner,
+  };
 }

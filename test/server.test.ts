@@ -49,6 +49,13 @@ function signedHeaders(body: string | Buffer, delivery = "d-1", secret = TEST_SE
 }
 
 const decisions = () => service!.audit.records.filter((r): r is DecisionRecord => r.event === "decision");
+/** What the service logged, one object per JSON line. */
+const logLines = () =>
+  service!.logs
+    .text()
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
 
 describe("webhook signature and body", () => {
   it("accepts GitHub's exact pretty-printed bytes with the signature GitHub computed over them", async () => {
@@ -148,12 +155,23 @@ describe("webhook signature and body", () => {
     expect(response.statusCode).toBe(422);
     expect(response.json().message).toMatch(/^malformed personal_access_token_request payload: /);
     expect(decisions()).toMatchObject([{ outcome: "error", error_kind: "payload", request_id: 5 }]);
+    expect(logLines()).toContainEqual(
+      expect.objectContaining({ level: 40, delivery_id: "d-1", status: 422, msg: response.json().message }),
+    );
   });
 
   it("answers 200 to events it does not handle", async () => {
     service = await startTestService({ policy: POLICY, env: { DRY_RUN: "true" } });
     const body = JSON.stringify({ zen: "Keep it logically awesome.", hook_id: 1 });
     const response = await post(body, { ...signedHeaders(body), "x-github-event": "ping" });
+    expect(response.statusCode).toBe(200);
+    expect(service.audit.records).toHaveLength(0);
+  });
+
+  it("answers 200 to a request action it does not know, and records nothing", async () => {
+    service = await startTestService({ policy: POLICY, env: { DRY_RUN: "true" } });
+    const body = JSON.stringify({ ...JSON.parse(fixtureBody.toString("utf8")), action: "renamed" });
+    const response = await post(body, signedHeaders(body));
     expect(response.statusCode).toBe(200);
     expect(service.audit.records).toHaveLength(0);
   });
@@ -206,6 +224,16 @@ describe("repeated deliveries", () => {
     const failed = await post(body, signedHeaders(body, "retry-me"));
     expect(failed.statusCode).toBe(502);
     expect(failed.json().message).toMatch(/review call failed .*request 78 stays pending/);
+    // Besides the audit record, an error line to alert on.
+    expect(logLines()).toContainEqual(
+      expect.objectContaining({
+        level: 50,
+        delivery_id: "retry-me",
+        event: "personal_access_token_request",
+        status: 502,
+        msg: expect.stringMatching(/review call failed \(Resource not accessible by integration\)/),
+      }),
+    );
     const redelivered = await post(body, signedHeaders(body, "retry-me"));
     expect(redelivered.json()).toEqual({ status: "ok", delivery: "retry-me" });
     expect(github!.reviews.map((r) => [r.requestId, r.action])).toEqual([[78, "approve"]]);
