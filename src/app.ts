@@ -66,13 +66,11 @@ export function requestEvents(
   return async ({ id, payload }) => {
     const event = (payload ?? {}) as RequestPayload;
     switch (event.action) {
-      case "created":
-        return created(
-          options,
-          id,
-          event,
-          event.installation?.id ? clientFor(event.installation.id, id) : noClient,
-        );
+      case "created": {
+        const installationId = typeof event.installation?.id === "number" ? event.installation.id : null;
+        const client = installationId === null ? noClient : clientFor(installationId, id);
+        return created(options, id, event, installationId, client);
+      }
       case "approved":
       case "denied":
       case "cancelled":
@@ -87,13 +85,14 @@ async function created(
   options: PipelineOptions,
   deliveryId: string,
   payload: RequestPayload,
+  installationId: number | null,
   client: Client,
 ): Promise<void> {
   const { record, transient } = await handleCreated(options, {
     deliveryId,
     receivedAt: (options.now ?? Date.now)(),
     org: typeof payload.organization?.login === "string" ? payload.organization.login : null,
-    installationId: payload.installation?.id ?? null,
+    installationId,
     request: payload.personal_access_token_request,
     client,
   });

@@ -69,7 +69,7 @@ export async function handleCreated(options: PipelineOptions, event: CreatedEven
     request = tokenRequestFromWebhook(event.request);
     if (event.org === null) throw new PayloadError(["organization.login is missing"]);
     // Without an installation the App cannot act for the org, and a redelivery of this payload never could.
-    if (event.installationId === null) throw new PayloadError(["installation.id is missing"]);
+    if (event.installationId === null) throw new PayloadError(["installation.id is missing or not a number"]);
     const state = await options.policies.forOrg(event.org, { client: event.client });
     if (!state.ok) {
       const message = `no valid policy for ${event.org} (${state.source}); the request stays pending: ${state.errors.join("; ")}`;

@@ -448,15 +448,21 @@ describe("signed payloads missing or mangling what the policy needs", () => {
     ]);
   });
 
-  it("no installation: 422 and an error decision, no review call; the request stays pending", async () => {
+  it.each([
+    ["no installation", (p: Record<string, unknown>) => delete p.installation],
+    [
+      "an installation id that is not a number",
+      (p: Record<string, unknown>) => (p.installation = { id: "1001" }),
+    ],
+  ])("%s: 422 and an error decision, no review call; the request stays pending", async (_case, spoil) => {
     // The App cannot act for an org without its installation, and a redelivery of this payload never could.
     const { request } = pendingRequest();
     const payload = webhookPayload("created", request);
-    delete payload.installation;
+    spoil(payload);
     const body = JSON.stringify(payload);
     const response = await postWebhook(service, body, signedHeaders(body, "no-installation"));
     expect(response.statusCode).toBe(422);
-    expect(response.json().message).toMatch(/installation\.id is missing/);
+    expect(response.json().message).toMatch(/installation\.id is missing or not a number/);
     expectNoEffect(1);
     expect(decisionsOf(service)[0]).toMatchObject({
       installation_id: null,
