@@ -67,7 +67,7 @@ export function requestEvents(
     const event = (payload ?? {}) as RequestPayload;
     switch (event.action) {
       case "created": {
-        const installationId = typeof event.installation?.id === "number" ? event.installation.id : null;
+        const installationId = installationIdOf(event);
         const client = installationId === null ? noClient : clientFor(installationId, id);
         return created(options, id, event, installationId, client);
       }
@@ -122,7 +122,7 @@ function lifecycleRecord(deliveryId: string, action: ClosedAction, payload: Requ
     action,
     delivery_id: deliveryId,
     org: payload.organization?.login ?? "(unknown)",
-    installation_id: payload.installation?.id ?? null,
+    installation_id: installationIdOf(payload),
     request_id: request?.id ?? null,
     token_id: request?.token_id ?? null,
     token_name: request?.token_name ?? null,
@@ -130,6 +130,12 @@ function lifecycleRecord(deliveryId: string, action: ClosedAction, payload: Requ
     actor: payload.sender?.login ?? null,
     actor_type: payload.sender?.type ?? null,
   };
+}
+
+/** GitHub's installation ids are positive integers; anything else names no installation. */
+function installationIdOf(payload: RequestPayload): number | null {
+  const id: unknown = payload.installation?.id;
+  return typeof id === "number" && Number.isSafeInteger(id) && id > 0 ? id : null;
 }
 
 /**

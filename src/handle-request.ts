@@ -64,12 +64,13 @@ export async function handleCreated(options: PipelineOptions, event: CreatedEven
   let decision: Decision | null = null;
   let review: ReviewOutcome | null = null;
   let error: RecordInput["error"] = null;
-  let unexpected: unknown = null;
+  let failed: { error: unknown } | null = null;
   try {
     request = tokenRequestFromWebhook(event.request);
     if (event.org === null) throw new PayloadError(["organization.login is missing"]);
     // Without an installation the App cannot act for the org, and a redelivery of this payload never could.
-    if (event.installationId === null) throw new PayloadError(["installation.id is missing or not a number"]);
+    if (event.installationId === null)
+      throw new PayloadError(["installation.id is missing or not a positive integer"]);
     const state = await options.policies.forOrg(event.org, { client: event.client });
     if (!state.ok) {
       const message = `no valid policy for ${event.org} (${state.source}); the request stays pending: ${state.errors.join("; ")}`;
@@ -90,7 +91,7 @@ export async function handleCreated(options: PipelineOptions, event: CreatedEven
       caught instanceof PayloadError
         ? { kind: "payload", message: caught.message }
         : { kind: "internal", message: `internal error: ${String(caught)}` };
-    if (!(caught instanceof PayloadError)) unexpected = caught;
+    if (!(caught instanceof PayloadError)) failed = { error: caught };
   }
   const record = decisionRecord({
     trigger: { kind: "webhook", deliveryId: event.deliveryId },
@@ -106,7 +107,7 @@ export async function handleCreated(options: PipelineOptions, event: CreatedEven
   });
   options.audit.write(record);
   observe(options.metrics, record, review);
-  if (unexpected !== null) throw unexpected;
+  if (failed !== null) throw failed.error;
   return { record, transient: review?.transient ?? false };
 }
 
@@ -117,7 +118,6 @@ async function callReview(
   decision: Decision,
   now: () => number,
 ): Promise<ReviewOutcome> {
-  const octokit = await event.client();
   if (!options.requests.claim(event.org, request.id)) {
     return {
       status: "already_handled",
@@ -128,25 +128,32 @@ async function callReview(
       transient: false,
     };
   }
-  const outcome = await reviewRequest(
-    octokit,
-    {
-      org: event.org,
-      requestId: request.id,
-      action: decision.outcome === "approve" ? "approve" : "deny",
-      reason: decision.denyReason,
-    },
-    {
-      pacer: options.pacer,
-      lane: String(event.installationId),
-      retry: {
-        deadline: event.receivedAt + options.reviewDeadlineMs,
-        attemptTimeoutMs: options.attemptTimeoutMs,
-        baseDelayMs: options.retryBaseDelayMs,
-        now,
+  let outcome: ReviewOutcome;
+  try {
+    outcome = await reviewRequest(
+      await event.client(),
+      {
+        org: event.org,
+        requestId: request.id,
+        action: decision.outcome === "approve" ? "approve" : "deny",
+        reason: decision.denyReason,
       },
-    },
-  );
+      {
+        pacer: options.pacer,
+        lane: String(event.installationId),
+        retry: {
+          deadline: event.receivedAt + options.reviewDeadlineMs,
+          attemptTimeoutMs: options.attemptTimeoutMs,
+          baseDelayMs: options.retryBaseDelayMs,
+          now,
+        },
+      },
+    );
+  } catch (error) {
+    // No client (or a bug): the claim is given back, so a sweep or a redelivery can review the request.
+    options.requests.settle(event.org, request.id, false);
+    throw error;
+  }
   options.requests.settle(event.org, request.id, outcome.status !== "failed");
   return outcome;
 }

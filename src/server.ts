@@ -202,8 +202,8 @@ function answer(reply: FastifyReply, metrics: Metrics, event: string, status: nu
 
 /** Through Probot, Octokit's webhooks wrap handler errors in an AggregateError; the first one carries the status. */
 function firstError(error: unknown): { status?: number; message: string; error: unknown } {
-  const inner = (error as { errors?: unknown[] }).errors?.[0] ?? error;
-  const e = inner as { status?: unknown; message?: unknown };
+  const inner = (error as { errors?: unknown[] } | null | undefined)?.errors?.[0] ?? error;
+  const e = (inner ?? {}) as { status?: unknown; message?: unknown };
   return {
     status: typeof e.status === "number" ? e.status : undefined,
     message: String(e.message ?? inner),

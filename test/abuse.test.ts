@@ -454,6 +454,8 @@ describe("signed payloads missing or mangling what the policy needs", () => {
       "an installation id that is not a number",
       (p: Record<string, unknown>) => (p.installation = { id: "1001" }),
     ],
+    // Probot would answer id 0 with the App's own client: calls would go out as the App, not the org.
+    ["an installation id of 0", (p: Record<string, unknown>) => (p.installation = { id: 0 })],
   ])("%s: 422 and an error decision, no review call; the request stays pending", async (_case, spoil) => {
     // The App cannot act for an org without its installation, and a redelivery of this payload never could.
     const { request } = pendingRequest();
@@ -462,7 +464,7 @@ describe("signed payloads missing or mangling what the policy needs", () => {
     const body = JSON.stringify(payload);
     const response = await postWebhook(service, body, signedHeaders(body, "no-installation"));
     expect(response.statusCode).toBe(422);
-    expect(response.json().message).toMatch(/installation\.id is missing or not a number/);
+    expect(response.json().message).toMatch(/installation\.id is missing or not a positive integer/);
     expectNoEffect(1);
     expect(decisionsOf(service)[0]).toMatchObject({
       installation_id: null,

@@ -1,5 +1,6 @@
-import { describe, expect, it } from "vitest";
-import { lazyClient, type Octokit } from "../src/github/client.js";
+import type { Probot } from "probot";
+import { describe, expect, it, vi } from "vitest";
+import { eventClient, lazyClient, type Octokit } from "../src/github/client.js";
 
 const octokit = { marker: "client" } as unknown as Octokit;
 
@@ -27,5 +28,32 @@ describe("lazyClient", () => {
     await expect(client()).rejects.toThrow("no token yet");
     expect(await client()).toBe(octokit);
     expect(attempts).toBe(2);
+  });
+});
+
+describe("eventClient", () => {
+  function fakeProbot() {
+    const hooks: ((options: { headers: Record<string, string> }) => void)[] = [];
+    const octokit = { hook: { before: (_name: string, hook: (typeof hooks)[number]) => hooks.push(hook) } };
+    const auth = vi.fn(async (_id?: number) => octokit as unknown as Octokit);
+    return { probot: { auth } as unknown as Probot, auth, hooks };
+  }
+
+  it("asks Probot for the installation's client on first use only, and tags its calls with the delivery", async () => {
+    const { probot, auth, hooks } = fakeProbot();
+    const client = eventClient(probot, 1001, "delivery-7");
+    expect(auth).not.toHaveBeenCalled();
+    await client();
+    await client();
+    expect(auth.mock.calls).toEqual([[1001]]);
+    const options = { headers: {} as Record<string, string> };
+    for (const hook of hooks) hook(options);
+    expect(options.headers).toEqual({ "x-github-delivery": "delivery-7" });
+  });
+
+  it.each([0, -1, 1.5, Number.NaN])("refuses %s: Probot would give the App's own client", (id) => {
+    const { probot, auth } = fakeProbot();
+    expect(() => eventClient(probot, id, "d")).toThrow(RangeError);
+    expect(auth).not.toHaveBeenCalled();
   });
 });

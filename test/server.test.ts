@@ -5,7 +5,18 @@ import { sampleRequest, webhookPayload } from "../demo/samples.js";
 import { sign } from "../demo/webhook-sender.js";
 import type { DecisionRecord } from "../src/audit/decision-record.js";
 import { TEST_PRIVATE_KEY } from "./support/keys.js";
-import { policyState, startTestService, TEST_SECRET, type TestService } from "./support/service.js";
+import { createProbot } from "../src/create-service.js";
+import { createLogger } from "../src/logger.js";
+import { Metrics } from "../src/metrics.js";
+import { staticPolicySource } from "../src/policy-source.js";
+import { buildServer } from "../src/server.js";
+import {
+  policyState,
+  startTestService,
+  TEST_SECRET,
+  testConfig,
+  type TestService,
+} from "./support/service.js";
 
 // The HTTP surface, through fastify's inject(): the exact bytes GitHub signed, and everything a forger or a broken
 // proxy could send instead.
@@ -237,6 +248,45 @@ describe("repeated deliveries", () => {
     const redelivered = await post(body, signedHeaders(body, "retry-me"));
     expect(redelivered.json()).toEqual({ status: "ok", delivery: "retry-me" });
     expect(github!.reviews.map((r) => [r.requestId, r.action])).toEqual([[78, "approve"]]);
+  });
+});
+
+describe("a handler that fails without an error", () => {
+  it("answers 500 and frees the delivery, so GitHub's redelivery is handled", async () => {
+    const config = testConfig();
+    const logger = createLogger({ level: "silent", format: "json" });
+    let calls = 0;
+    const server = await buildServer({
+      probot: createProbot(config, logger),
+      receive: () => {
+        calls++;
+        // A bug that rejects with nothing at all: no message, no status, no `errors`.
+        return calls === 1 ? Promise.reject(undefined) : Promise.resolve();
+      },
+      metrics: new Metrics(),
+      policies: staticPolicySource(POLICY),
+      logger,
+      webhookPath: config.webhookPath,
+      webhookMaxBytes: config.webhookMaxBytes,
+    });
+    try {
+      const body = fixtureBody.toString("utf8");
+      const deliver = () =>
+        server.inject({
+          method: "POST",
+          url: config.webhookPath,
+          payload: body,
+          headers: signedHeaders(body, "d-9"),
+        });
+      const failed = await deliver();
+      expect(failed.statusCode).toBe(500);
+      expect(failed.json()).toEqual({ status: "error", delivery: "d-9", message: "internal error" });
+      const redelivered = await deliver();
+      expect(redelivered.json()).toEqual({ status: "ok", delivery: "d-9" });
+      expect(calls).toBe(2);
+    } finally {
+      await server.close();
+    }
   });
 });
 

@@ -31,6 +31,10 @@ export function readyClient(octokit: Octokit): Client {
  * delivery id on every call it makes (`X-GitHub-Delivery`, so GitHub support can tie a call to its event).
  */
 export function eventClient(probot: Probot, installationId: number, deliveryId: string): Client {
+  // Probot answers a falsy id with its one shared App client: calls would go out as the App, not the org.
+  if (!(Number.isSafeInteger(installationId) && installationId > 0)) {
+    throw new RangeError(`not an installation id: ${installationId}`);
+  }
   return lazyClient(async () => {
     const octokit = await probot.auth(installationId);
     octokit.hook.before("request", (options) => {
