@@ -78,7 +78,8 @@ export function createJobs(config: Config, deps: ServiceDeps) {
     grants: {
       ...shared,
       logger: deps.logger,
-      revoke: config.revokeNonCompliant,
+      // Dry-run changes nothing on GitHub: no review, no revocation (records say `would_revoke`).
+      revoke: config.revokeNonCompliant && config.mode === "enforce",
       graceMs: config.revokeGraceMs,
       firstSeen: new Map(),
     },

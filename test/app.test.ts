@@ -259,8 +259,11 @@ describe("dry-run mode", () => {
 
   it("evaluates and audits what it would do, and makes no review call and no client", async () => {
     const clients = vi.spyOn(service.probot, "auth");
+    // Probot's own event path builds a client for every event before any handler runs.
+    const viaProbot = vi.spyOn(service.probot, "receive");
     for (const request of [readOnly, tooBroad, neverExpires, orgAdmin]) await receive(request);
     expect(clients).not.toHaveBeenCalled();
+    expect(viaProbot).not.toHaveBeenCalled();
     expect(decisions().map((r) => [r.outcome, r.mode, r.review_status])).toEqual([
       ["approve", "dry-run", "skipped"],
       ["deny", "dry-run", "skipped"],

@@ -168,6 +168,11 @@ describe("pat-warden sweep and grants, with the App's credentials", () => {
       "grants 2: compliant 1, non-compliant 1, left to a human 0; revoked 0, would revoke 1",
     );
     expect(github!.revocations).toEqual([]);
+    // Dry-run changes nothing on GitHub: an explicit --revoke under DRY_RUN=true is refused, not ignored.
+    const contradicting = await cliWithEnv({ ...env, DRY_RUN: "true" }, "grants", "--revoke");
+    expect(contradicting.code).toBe(2);
+    expect(contradicting.stderr).toContain("--revoke with DRY_RUN=true");
+    expect(github!.revocations).toEqual([]);
     const revoke = await cliWithEnv(env, "grants", "--org", "octo-org", "--revoke");
     expect(revoke.code).toBe(0);
     expect(revoke.stdout).toContain("revoked 1, would revoke 0");

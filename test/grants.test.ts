@@ -70,6 +70,15 @@ describe("grants audit", () => {
     expect(findings().filter((r) => r.action === "revoked")).toHaveLength(25);
   });
 
+  it("revokes nothing in dry-run, even with revocation turned on: it says what it would revoke", async () => {
+    await start({ DRY_RUN: "true", REVOKE_NONCOMPLIANT: "true", REVOKE_GRACE_HOURS: "0" });
+    const [summary] = await service.scheduler.auditGrants("test");
+    expect(summary).toMatchObject({ non_compliant: 25, would_revoke: 25, revoked: 0 });
+    expect(github.revocations).toEqual([]);
+    expect(github.count("POST", /personal-access-tokens/)).toBe(0);
+    expect(findings().find((r) => r.pat_id === 201)).toMatchObject({ action: "would_revoke" });
+  });
+
   it("waits out the grace period before revoking", async () => {
     await start({ REVOKE_NONCOMPLIANT: "true", REVOKE_GRACE_HOURS: "24" });
     const [first] = await service.scheduler.auditGrants("first");

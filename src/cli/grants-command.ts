@@ -1,12 +1,13 @@
 import { parseArgs } from "node:util";
 import type { GrantsSummary } from "../grants-audit.js";
-import { appContext } from "./app-context.js";
+import { appContext, CliExit } from "./app-context.js";
 
 export const GRANTS_USAGE = `usage: pat-warden grants [--org <org>] [--revoke] [--json]
 
 Judges every approved token of every organization the App is installed on (or one) by the policy and reports
 each non-compliant one (rule and why). With --revoke, revokes them now (the server's REVOKE_GRACE_HOURS applies
-only to its own periodic audits, which remember when a grant first failed). Exit 1 on any failure.`;
+only to its own periodic audits, which remember when a grant first failed); refused under DRY_RUN=true.
+Exit 1 on any failure.`;
 
 export async function grantsCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -14,7 +15,13 @@ export async function grantsCommand(args: string[]): Promise<number> {
     options: { org: { type: "string" }, revoke: { type: "boolean" }, json: { type: "boolean" } },
   });
   // One run has no memory of earlier ones, so no grace: "would revoke" is what --revoke would do now.
-  const { jobs } = await appContext({ revokeNonCompliant: values.revoke ?? false, revokeGraceMs: 0 });
+  const { config, jobs } = await appContext({ revokeNonCompliant: values.revoke ?? false, revokeGraceMs: 0 });
+  if (values.revoke && config.mode === "dry-run") {
+    throw new CliExit(
+      2,
+      "--revoke with DRY_RUN=true: dry-run changes nothing on GitHub; unset DRY_RUN to revoke",
+    );
+  }
   const summaries = await jobs.scheduler.auditGrants("cli", values.org);
   if (values.json) console.log(JSON.stringify(summaries, null, 2));
   else printTable(summaries);
