@@ -4,13 +4,8 @@ import type { GitHubStandIn, PatRequest } from "../demo/github-stand-in.js";
 import { sampleGrant, sampleRequest, webhookPayload } from "../demo/samples.js";
 import { StandInRepos } from "../demo/stand-in-repos.js";
 import type { DecisionRecord } from "../src/audit/decision-record.js";
-import {
-  deliverWebhook,
-  policyState,
-  startWithGitHub,
-  stopAll,
-  type TestService,
-} from "./support/service.js";
+import { deliverWebhook } from "./support/fault-kit.js";
+import { policyState, startWithGitHub, stopAll, type TestService } from "./support/service.js";
 
 // Policies kept in each organization's repository: read from the default branch, cached and re-validated with
 // ETags, reloaded on push, failing closed per org, and checked on pull requests with an impact preview.

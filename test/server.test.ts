@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { startGitHubStandIn, type GitHubStandIn } from "../demo/github-stand-in.js";
 import { sampleRequest, webhookPayload } from "../demo/samples.js";
 import { sign } from "../demo/webhook-sender.js";
-import type { DecisionRecord } from "../src/audit/decision-record.js";
+import { decisionsOf, postWebhook, signedHeaders } from "./support/fault-kit.js";
 import { TEST_PRIVATE_KEY } from "./support/keys.js";
 import { createProbot } from "../src/create-service.js";
 import { createLogger } from "../src/logger.js";
@@ -37,29 +37,11 @@ afterEach(async () => {
   github = undefined;
 });
 
-function post(body: string | Buffer, headers: Record<string, string | undefined>) {
-  const defined = Object.fromEntries(Object.entries(headers).filter(([, v]) => v !== undefined)) as Record<
-    string,
-    string
-  >;
-  return service!.server.inject({
-    method: "POST",
-    url: "/api/github/webhooks",
-    payload: body,
-    headers: defined,
-  });
-}
+/** A POST to the webhook path of the service under test; `undefined` headers are left out. */
+const post = (body: string | Buffer, headers: Record<string, string | undefined>) =>
+  postWebhook(service!, body, headers);
 
-function signedHeaders(body: string | Buffer, delivery = "d-1", secret = TEST_SECRET) {
-  return {
-    "content-type": "application/json",
-    "x-github-event": "personal_access_token_request",
-    "x-github-delivery": delivery,
-    "x-hub-signature-256": sign(secret, body),
-  };
-}
-
-const decisions = () => service!.audit.records.filter((r): r is DecisionRecord => r.event === "decision");
+const decisions = () => decisionsOf(service!);
 /** What the service logged, one object per JSON line. */
 const logLines = () =>
   service!.logs

@@ -2,15 +2,9 @@ import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import type { GitHubStandIn, PatRequest } from "../demo/github-stand-in.js";
 import { sampleRequest, webhookPayload } from "../demo/samples.js";
-import { requestOfKind } from "./support/fault-kit.js";
+import { deliverWebhook, requestOfKind } from "./support/fault-kit.js";
 import type { DecisionRecord } from "../src/audit/decision-record.js";
-import {
-  deliverWebhook,
-  policyState,
-  startWithGitHub,
-  stopAll,
-  type TestService,
-} from "./support/service.js";
+import { policyState, startWithGitHub, stopAll, type TestService } from "./support/service.js";
 
 // Sweeps of the pending list against the GitHub stand-in: exact call counts for a backlog, bulk grouping, no
 // request reviewed twice (sweep after sweep, sweep racing a webhook), rate limits honoured.

@@ -14,7 +14,7 @@ export const WEBHOOK_PATH = "/api/github/webhooks";
 /** Headers GitHub sends with a delivery, the signature computed over the exact bytes. */
 export function signedHeaders(
   body: string | Buffer,
-  delivery: string,
+  delivery = "d-1",
   secret = TEST_SECRET,
 ): Record<string, string> {
   return {
@@ -35,6 +35,17 @@ export function postWebhook(
     Object.entries(headers).filter(([, value]) => value !== undefined),
   ) as InjectOptions["headers"];
   return service.server.inject({ method: "POST", url: WEBHOOK_PATH, payload: body, headers: defined });
+}
+
+/** A webhook of `event` as GitHub sends it: the exact bytes, signed with the test secret. */
+export function deliverWebhook(
+  service: TestService,
+  event: string,
+  payload: object | string,
+  delivery: string,
+) {
+  const body = typeof payload === "string" ? payload : JSON.stringify(payload);
+  return postWebhook(service, body, { ...signedHeaders(body, delivery), "x-github-event": event });
 }
 
 export function decisionsOf(service: TestService): DecisionRecord[] {

@@ -2,7 +2,6 @@ import { Writable } from "node:stream";
 import type { AuditLog, AuditRecord } from "../../src/audit/audit-log.js";
 import { loadConfig, type Config } from "../../src/config.js";
 import { startGitHubStandIn, type GitHubStandIn } from "../../demo/github-stand-in.js";
-import { sign } from "../../demo/webhook-sender.js";
 import { createService, type Service } from "../../src/create-service.js";
 import { createLogger } from "../../src/logger.js";
 import { OrgPolicySource } from "../../src/org-policy-source.js";
@@ -87,22 +86,6 @@ export async function startTestService(options: {
     ...(options.auditToLog ? {} : { audit }),
   });
   return { ...service, audit, logs, orgPolicies };
-}
-
-/** A webhook as GitHub sends it, through inject(): the exact bytes, signed with the test secret. */
-export function deliverWebhook(service: Service, event: string, payload: object | string, delivery: string) {
-  const body = typeof payload === "string" ? payload : JSON.stringify(payload);
-  return service.server.inject({
-    method: "POST",
-    url: "/api/github/webhooks",
-    payload: body,
-    headers: {
-      "content-type": "application/json",
-      "x-github-event": event,
-      "x-github-delivery": delivery,
-      "x-hub-signature-256": sign(TEST_SECRET, body),
-    },
-  });
 }
 
 /** The GitHub stand-in with these installations, and the real service pointed at it. Close both after. */
