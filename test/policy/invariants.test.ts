@@ -619,3 +619,54 @@ describe("properties of parsePolicy", () => {
     );
   });
 });
+
+describe("patterns are compiled once per policy load", () => {
+  it("judging requests builds no regular expression: token names, justifications and repository globs", () => {
+    const policy = compileObject({
+      version: 1,
+      rules: [
+        {
+          name: "patterns",
+          match: { requester: { logins: ["octo*"] }, token_name: "ci-.*", justification: "TICKET-[0-9]+" },
+          require: { repositories: { names: ["api-*", "docs"] } },
+          outcome: "approve",
+        },
+      ],
+    });
+    const requests = [
+      request({ requester: "octocat", tokenName: "ci-release", justification: "TICKET-12" }),
+      request({ requester: "hubot", tokenName: "other", justification: "none" }),
+      request({ requester: "octo-bot", tokenName: "ci-x", justification: "TICKET-1", repositories: ["web"] }),
+    ];
+    const judging = regExpsBuiltBy(() => {
+      for (let round = 0; round < 50; round++) for (const r of requests) evaluate(policy, r);
+    });
+    expect(judging).toBe(0);
+    // The probe does count: compiling a policy builds its patterns.
+    const compiling = regExpsBuiltBy(() =>
+      compileObject({
+        version: 1,
+        rules: [{ name: "p", match: { token_name: "ci-.*" }, outcome: "review" }],
+      }),
+    );
+    expect(compiling).toBeGreaterThan(0);
+  });
+});
+
+/** How many RegExp objects `run` builds with the RegExp constructor (as compileRegex and picomatch do). */
+function regExpsBuiltBy(run: () => unknown): number {
+  const Real = globalThis.RegExp;
+  let built = 0;
+  globalThis.RegExp = new Proxy(Real, {
+    construct(target, args: ConstructorParameters<RegExpConstructor>) {
+      built++;
+      return new target(...args);
+    },
+  });
+  try {
+    run();
+  } finally {
+    globalThis.RegExp = Real;
+  }
+  return built;
+}
