@@ -16,7 +16,11 @@ export interface SchedulerOptions {
   grantsIntervalMs: number;
 }
 
-type Job<T> = { running: Promise<T[]> | null };
+type Job<T> = {
+  running: Promise<T[]> | null;
+  /** One org's run asked for while another runs, by org: every caller asking meanwhile shares it. */
+  next: Map<string, Promise<T[]>>;
+};
 
 /** One organization's part of a run (a sweep, an audit), given its installation's Octokit and the run's id. */
 type OrgJob<T> = (
@@ -30,8 +34,8 @@ type OrgJob<T> = (
  * running one's result. Failures are logged; the next interval tries again.
  */
 export class Scheduler {
-  readonly #sweeps: Job<SweepSummary> = { running: null };
-  readonly #audits: Job<GrantsSummary> = { running: null };
+  readonly #sweeps: Job<SweepSummary> = { running: null, next: new Map() };
+  readonly #audits: Job<GrantsSummary> = { running: null, next: new Map() };
   readonly #timers: NodeJS.Timeout[] = [];
   readonly #abort = new AbortController();
   #stopped = false;
@@ -92,7 +96,19 @@ export class Scheduler {
     // A sweep of one org (a new policy, reviews handed over by webhooks) must see what happened since a running
     // sweep listed the requests: run again after it.
     if (job.running && only !== undefined) {
-      return job.running.catch(() => undefined).then(() => this.#run(job, kind, reason, only, each));
+      const key = only.toLowerCase();
+      let next = job.next.get(key);
+      if (!next) {
+        next = job.running
+          .catch(() => undefined)
+          .then(() => {
+            // Started: a caller from now on may have missed this run's listing, so it waits for another.
+            job.next.delete(key);
+            return this.#run(job, kind, reason, only, each);
+          });
+        job.next.set(key, next);
+      }
+      return next;
     }
     job.running ??= this.#forEachOrg(kind, reason, only, each).finally(() => {
       job.running = null;

@@ -119,6 +119,21 @@ describe("a sweep of a large backlog", () => {
     expect(github.reviews).toHaveLength(5);
   });
 
+  it("one org's sweeps asked for while a sweep runs share one run after it", async () => {
+    await start();
+    for (const request of backlog("approve", 1, 5)) github.addRequest(ORG, request);
+    const running = service.scheduler.sweep("interval");
+    // Handed over by webhooks (or a policy change) while the first sweep runs: each must see what came since.
+    const waiting = [1, 2, 3].map(() => service.scheduler.sweep("deferred", ORG));
+    const [first, ...after] = await Promise.all([running, ...waiting]);
+    expect(after[1]).toBe(after[0]);
+    expect(after[2]).toBe(after[0]);
+    expect(after[0]).not.toBe(first);
+    // The interval sweep lists, reviews in bulk and lists again to confirm; the one more finds nothing pending.
+    expect(github.count("GET", /^\/orgs\/octo-org\/personal-access-token-requests/)).toBe(3);
+    expect(github.reviews).toHaveLength(5);
+  });
+
   it("uses the single endpoint for a group of one, which reports per request", async () => {
     await start();
     for (const request of backlog("approve", 1, 1)) github.addRequest(ORG, request);
