@@ -122,11 +122,16 @@ export async function auditGrants(
         );
       }
     }
-    const request = await enrichRequest(tokenRequestFromGrant(grant, repositories), state.policy, {
-      client: readyClient(target.octokit),
-      org: target.org,
-      cache: options.facts,
-    });
+    const request = await enrichRequest(
+      tokenRequestFromGrant(grant, repositories),
+      state.policy,
+      {
+        client: readyClient(target.octokit),
+        org: target.org,
+        cache: options.facts,
+      },
+      "grant",
+    );
     const decision = evaluate(state.policy, request);
     const key = `${target.org.toLowerCase()}#${grant.id}`;
     if (decision.outcome === "approve") {

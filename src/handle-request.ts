@@ -76,11 +76,16 @@ export async function handleCreated(options: PipelineOptions, event: CreatedEven
       const message = `no valid policy for ${event.org} (${state.source}); the request stays pending: ${state.errors.join("; ")}`;
       error = { kind: "policy", message };
     } else {
-      request = await enrichRequest(request, state.policy, {
-        client: event.client,
-        org: event.org,
-        cache: options.facts,
-      });
+      request = await enrichRequest(
+        request,
+        state.policy,
+        {
+          client: event.client,
+          org: event.org,
+          cache: options.facts,
+        },
+        "request",
+      );
       decision = evaluate(state.policy, request);
       if (options.mode === "enforce" && (decision.outcome === "approve" || decision.outcome === "deny")) {
         review = await callReview(options, { ...event, org: event.org }, request, decision, now);

@@ -116,11 +116,12 @@ async function judge(
 
   const rows: ImpactRow[] = [];
   const judgeBoth = async (kind: ImpactRow["kind"], request: TokenRequest, token: string) => {
+    const subject = kind === "approved token" ? "grant" : "request";
     const github = { client, org: pr.org, cache: deps.facts };
     const before = currentPolicy
-      ? evaluate(currentPolicy, await enrichRequest(request, currentPolicy, github))
+      ? evaluate(currentPolicy, await enrichRequest(request, currentPolicy, github, subject))
       : null;
-    const after = evaluate(parsed.policy, await enrichRequest(request, parsed.policy, github));
+    const after = evaluate(parsed.policy, await enrichRequest(request, parsed.policy, github, subject));
     if (describe(before) !== describe(after))
       rows.push({ kind, who: request.requester, token, from: describe(before), to: describe(after) });
   };

@@ -168,11 +168,16 @@ async function judge(
   }
   try {
     const listed = tokenRequestFromListItem(item, repositories);
-    const request = await enrichRequest(listed, policy, {
-      client: readyClient(target.octokit),
-      org: target.org,
-      cache: options.facts,
-    });
+    const request = await enrichRequest(
+      listed,
+      policy,
+      {
+        client: readyClient(target.octokit),
+        org: target.org,
+        cache: options.facts,
+      },
+      "request",
+    );
     return { item, request, decision: evaluate(policy, request), error: null, review: null, batch: null };
   } catch (error) {
     return {

@@ -79,6 +79,30 @@ describe("grants audit", () => {
     expect(findings().find((r) => r.pat_id === 201)).toMatchObject({ action: "would_revoke" });
   });
 
+  it("does not look up a justification for an approved token: it has none to find, so it stays unknown", async () => {
+    const policy = policyState(
+      [
+        "version: 1",
+        "rules:",
+        "  - name: ticket-required",
+        "    require: { justification: 'TICKET-[0-9]+' }",
+        "    outcome: approve",
+        "    otherwise: deny",
+      ].join("\n"),
+    );
+    ({ github, service } = await startWithGitHub({ policy, env: { REVOKE_GRACE_HOURS: "0" } }));
+    github.addGrant(ORG, grantOfKind("approve", 1));
+    const [summary] = await service.scheduler.auditGrants("test");
+    // The pending-requests list answers by request id; a grant's id is its pat_id: nothing to ask there.
+    expect(github.count("GET", /^\/orgs\/octo-org\/personal-access-token-requests/)).toBe(0);
+    // Unknown is never a reason to deny: left to a human, not revoked.
+    expect(summary).toMatchObject({ grants: 1, needs_review: 1, non_compliant: 0 });
+    expect(findings()[0]).toMatchObject({
+      outcome: "review",
+      reasons: ["the justification is unknown; a justification matching /TICKET-[0-9]+/ is required"],
+    });
+  });
+
   it("waits out the grace period before revoking", async () => {
     await start({ REVOKE_NONCOMPLIANT: "true", REVOKE_GRACE_HOURS: "24" });
     const [first] = await service.scheduler.auditGrants("first");

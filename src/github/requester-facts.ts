@@ -30,24 +30,32 @@ export interface Facts {
   cache: FactCache;
 }
 
+/** What is judged: a request (pending, or in its webhook) or an approved token (a grant, whose `id` is its pat_id). */
+export type Subject = "request" | "grant";
+
 /**
  * Adds what the policy needs and the request lacks, asking GitHub only for what some rule reads: team
- * memberships (`requester.teams`) and the justification (`justification`; the webhook does not carry it). What
- * GitHub cannot tell stays undefined, which the policy treats as unknown (never a reason to deny).
+ * memberships (`requester.teams`) and the justification (`justification`; the webhook does not carry it). Only a
+ * request has a justification to look up: GitHub lists it with pending requests, by request id; for a grant it
+ * stays unknown. What GitHub cannot tell stays undefined, which the policy treats as unknown (never a reason to
+ * deny).
  */
 export async function enrichRequest(
   request: TokenRequest,
   policy: CompiledPolicy,
   github: Facts,
+  subject: Subject,
 ): Promise<TokenRequest> {
-  const needsJustification = policy.readsJustification && request.justification === undefined;
+  const needsJustification =
+    policy.readsJustification &&
+    request.justification === undefined &&
+    request.tokenId !== null &&
+    subject === "request";
   // Most policies read neither: no call, no allocation on the hot path.
   if (policy.teams.length === 0 && !needsJustification) return request;
   const [teams, justification] = await Promise.all([
     policy.teams.length > 0 ? teamMemberships(github, request.requester, policy.teams) : undefined,
-    policy.readsJustification && request.justification === undefined && request.tokenId !== null
-      ? requestJustification(github, request.tokenId, request.id)
-      : request.justification,
+    needsJustification ? requestJustification(github, request.tokenId!, request.id) : request.justification,
   ]);
   return {
     ...request,
