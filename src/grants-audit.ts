@@ -7,7 +7,7 @@ import { listGrantRepositories, listGrants, revokeGrants, type GrantItem } from 
 import { tokenRequestFromGrant } from "./github/token-request.js";
 import { MAX_BULK_IDS } from "./github/limits.js";
 import type { Pacer } from "./github/pacer.js";
-import type { RetryOptions } from "./github/retry.js";
+import { callsWithin } from "./github/retry.js";
 import type { Metrics } from "./metrics.js";
 import { evaluate, type Decision } from "./policy/evaluate.js";
 import type { TokenRequest } from "./policy/request.js";
@@ -61,11 +61,7 @@ export async function auditGrants(
 ): Promise<GrantsSummary> {
   const now = options.now ?? Date.now;
   const started = now();
-  const retry = (): RetryOptions => ({
-    deadline: now() + (options.callBudgetMs ?? 120_000),
-    attemptTimeoutMs: 15_000,
-    now,
-  });
+  const retry = callsWithin(options.callBudgetMs ?? 120_000, now);
   const summary: GrantsSummary = {
     audit_id: auditId,
     org: target.org,

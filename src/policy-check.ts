@@ -2,7 +2,7 @@ import { readyClient, type Octokit } from "./github/client.js";
 import { listGrants, type GrantItem } from "./github/grants.js";
 import { listPendingRequests, type PendingRequestItem } from "./github/pending-requests.js";
 import { enrichRequest, type FactCache } from "./github/requester-facts.js";
-import type { RetryOptions } from "./github/retry.js";
+import { callsWithin, type RetryOptions } from "./github/retry.js";
 import { tokenRequestFromGrant, tokenRequestFromListItem } from "./github/token-request.js";
 import type { OrgPolicySource } from "./org-policy-source.js";
 import { evaluate, type Decision } from "./policy/evaluate.js";
@@ -58,7 +58,7 @@ export async function checkPolicyPullRequest(
   octokit: Octokit,
   pr: PullRequestRef,
 ): Promise<CheckRunOutput | null> {
-  const retry = (): RetryOptions => ({ deadline: Date.now() + 60_000, attemptTimeoutMs: 15_000 });
+  const retry = callsWithin(60_000);
   const files = await octokit.paginate(octokit.rest.pulls.listFiles, {
     owner: pr.org,
     repo: pr.repo,

@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import type { Probot } from "probot";
 import { auditGrants, type GrantsAuditOptions, type GrantsSummary } from "./grants-audit.js";
 import { listOrgInstallations, type OrgInstallation } from "./github/installations.js";
+import { callsWithin } from "./github/retry.js";
 import { sweepOrg, type SweepOptions, type SweepSummary } from "./sweep.js";
 
 export interface SchedulerOptions {
@@ -127,10 +128,7 @@ export class Scheduler {
     const results: T[] = [];
     try {
       const appOctokit = await probot.auth();
-      const installations = await listOrgInstallations(appOctokit, {
-        deadline: Date.now() + 60_000,
-        attemptTimeoutMs: 15_000,
-      });
+      const installations = await listOrgInstallations(appOctokit, callsWithin(60_000)());
       const targets = only
         ? installations.filter((i) => i.org.toLowerCase() === only.toLowerCase())
         : installations;

@@ -9,7 +9,7 @@ import {
   listRequestRepositories,
   type PendingRequestItem,
 } from "./github/pending-requests.js";
-import type { RetryOptions } from "./github/retry.js";
+import { callsWithin, type RetryOptions } from "./github/retry.js";
 import { reviewInBulk } from "./github/review-in-bulk.js";
 import { reviewRequest, type ReviewAction } from "./github/review-request.js";
 import { tokenRequestFromListItem } from "./github/token-request.js";
@@ -89,11 +89,7 @@ export async function sweepOrg(
   const now = options.now ?? Date.now;
   const started = now();
   const summary = emptySummary(sweepId, target, options.mode);
-  const retry = (): RetryOptions => ({
-    deadline: now() + (options.callBudgetMs ?? 120_000),
-    attemptTimeoutMs: 15_000,
-    now,
-  });
+  const retry = callsWithin(options.callBudgetMs ?? 120_000, now);
   const state = await options.policies.forOrg(target.org, { client: readyClient(target.octokit) });
   if (!state.ok) {
     options.metrics.sweeps.inc({ result: "policy_invalid" });

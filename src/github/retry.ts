@@ -17,6 +17,14 @@ export interface RetryOptions {
   onFailure?: (failure: AttemptFailure) => void;
 }
 
+/**
+ * Retry options for calls no webhook waits on (sweeps, audits, checks): each call may retry until `budgetMs`
+ * after it starts, 15 s at most per attempt. A fresh deadline per call: one slow call does not starve the next.
+ */
+export function callsWithin(budgetMs: number, now: () => number = Date.now): () => RetryOptions {
+  return () => ({ deadline: now() + budgetMs, attemptTimeoutMs: 15_000, now });
+}
+
 export interface AttemptFailure {
   /** GitHub answered; the network failed (or our timeout); or the call never got a slot before its deadline. */
   kind: "http" | "network" | "queue";
