@@ -3,6 +3,7 @@ import { z } from "zod";
 import type { PendingRequestItem } from "../github/pending-requests.js";
 import { PayloadError, tokenRequestFromListItem, tokenRequestFromWebhook } from "../github/token-request.js";
 import type { TokenRequest } from "../policy/request.js";
+import { valueAt } from "../policy/yaml-locate.js";
 
 /**
  * Reads a token request the way the server receives one, in any of three shapes: a whole webhook payload
@@ -138,15 +139,6 @@ function fromListItem(raw: unknown): TokenRequest {
     item as unknown as PendingRequestItem,
     repositories ? repositories.map((repo) => repo.name) : null,
   );
-}
-
-function valueAt(data: unknown, path: readonly (string | number)[]): unknown {
-  let value = data;
-  for (const part of path) {
-    if (!isRecord(value) && !Array.isArray(value)) return undefined;
-    value = (value as Record<string | number, unknown>)[part];
-  }
-  return value;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

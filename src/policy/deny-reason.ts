@@ -47,8 +47,7 @@ function fit(head: string, reasons: readonly string[], message: string | undefin
   for (let shown = reasons.length; shown >= 0; shown--) {
     const dropped = reasons.length - shown;
     const list = reasons.slice(0, shown).join("; ");
-    const more =
-      dropped > 0 ? `${shown > 0 ? "; " : ""}and ${dropped} more problem${dropped === 1 ? "" : "s"}` : "";
+    const more = dropped > 0 ? `${shown > 0 ? "; " : ""}and ${countOf(dropped, "more ")}` : "";
     const text = `${head}${list}${more}.${tail}`;
     if (length(text) <= MAX_REASON_LENGTH) return text;
   }

@@ -13,7 +13,7 @@ import {
   type ConditionCompileError,
   type PolicyOrigin,
 } from "./compile.js";
-import { policySchema, ruleSchema } from "./schema.js";
+import { policySchema } from "./schema.js";
 import { describeIssue } from "./describe-issue.js";
 
 /** One problem in a policy file, placed at a line and column (1-based). */
@@ -49,10 +49,6 @@ export function parsePolicy(text: string, origin: PolicyOrigin): ParseResult {
     errors.push({ file: origin.source, line, column: col, path: formatPath(path), message });
   };
 
-  if (!Array.isArray(documents)) {
-    report(0, [], "the policy file is empty");
-    return { ok: false, errors };
-  }
   if (documents.length === 0) {
     report(0, [], "the policy file is empty");
     return { ok: false, errors };
@@ -94,7 +90,8 @@ export function parsePolicy(text: string, origin: PolicyOrigin): ParseResult {
   rawRules.forEach((raw, index) => {
     const rulePath: Path = ["rules", index];
     const line = at(offsetOf(rulePath)).line;
-    if (isRecord(raw) && typeof raw.name === "string") {
+    if (!isRecord(raw)) return;
+    if (typeof raw.name === "string") {
       const first = firstLineByName.get(raw.name);
       if (first === undefined) firstLineByName.set(raw.name, line);
       else
@@ -104,7 +101,6 @@ export function parsePolicy(text: string, origin: PolicyOrigin): ParseResult {
           `duplicate rule name "${raw.name}" (first at line ${first})`,
         );
     }
-    if (!isRecord(raw)) return;
     const compiled: Partial<Record<"match" | "require", Condition[]>> = {};
     for (const block of ["match", "require"] as const) {
       const conditions = raw[block];
@@ -121,9 +117,9 @@ export function parsePolicy(text: string, origin: PolicyOrigin): ParseResult {
         );
       }
     }
-    const shaped = ruleSchema.safeParse(raw);
-    if (shaped.success)
-      rules.push(buildRule(shaped.data, line, compiled.match ?? [], compiled.require ?? []));
+    // Built only from a valid policy: its rules are the ones the schema has just checked.
+    if (parsed.success)
+      rules.push(buildRule(parsed.data.rules[index]!, line, compiled.match ?? [], compiled.require ?? []));
   });
 
   if (errors.length > 0 || !parsed.success) return { ok: false, errors: sorted(errors) };
