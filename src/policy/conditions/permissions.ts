@@ -24,6 +24,10 @@ export function compilePermissionCeiling(spec: PermissionSpec, judged: Judged): 
   validateNames(spec);
   const key = judged === "result" ? "permissions" : "added_permissions";
   const accepted = describeSpec(spec);
+  // Texts that depend only on the policy: prepared once per load, not per decision.
+  const label = JUDGED_LABEL[judged];
+  const acceptedList = `accepted ${label}permissions: ${accepted}`;
+  const within = `${label}permissions within ${accepted}`;
   return {
     key,
     test(request) {
@@ -39,32 +43,29 @@ export function compilePermissionCeiling(spec: PermissionSpec, judged: Judged): 
         ];
       }
       const failures: Check[] = [];
+      let notListed = false;
       for (const category of PERMISSION_CATEGORIES) {
         for (const [name, level] of Object.entries(set[category])) {
           const ceiling = levelFor(spec, category, name);
-          const what = `${JUDGED_LABEL[judged]}${category} permission "${name}"`;
           if (ceiling === undefined) {
-            failures.push({ condition: key, ok: false, text: `${what} (${level}) is not allowed` });
+            notListed = true;
+            failures.push({
+              condition: key,
+              ok: false,
+              text: `${label}${category} permission "${name}" (${level}) is not allowed`,
+            });
           } else if (levelRank(level) > levelRank(ceiling)) {
             failures.push({
               condition: key,
               ok: false,
-              text: `${what} is ${level}; at most ${ceiling} is accepted`,
+              text: `${label}${category} permission "${name}" is ${level}; at most ${ceiling} is accepted`,
             });
           }
         }
       }
-      if (failures.length > 0) {
-        if (failures.some((failure) => failure.text.endsWith("is not allowed"))) {
-          failures.push({
-            condition: key,
-            ok: false,
-            text: `accepted ${JUDGED_LABEL[judged]}permissions: ${accepted}`,
-          });
-        }
-        return failures;
-      }
-      return [{ condition: key, ok: true, text: `${JUDGED_LABEL[judged]}permissions within ${accepted}` }];
+      // A permission that is not listed at all: say what is.
+      if (notListed) failures.push({ condition: key, ok: false, text: acceptedList });
+      return failures.length > 0 ? failures : [{ condition: key, ok: true, text: within }];
     },
   };
 }

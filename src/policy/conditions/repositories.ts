@@ -17,28 +17,29 @@ const SELECTION_TEXT = {
  * not list fails `names`: what cannot be seen cannot be approved.
  */
 export function compileRepositories(spec: Spec): Condition {
-  const matchesName = spec.names ? compileGlobs(spec.names, "names") : null;
+  // Everything that depends only on the policy is prepared here, once per load, not per decision.
+  const selections = spec.selection
+    ? { accepted: spec.selection, text: spec.selection.map((s) => SELECTION_TEXT[s]).join(" or ") }
+    : null;
+  const names = spec.names ? compileNames(spec.names) : null;
   return {
     key: "repositories",
     test(request): Check[] {
       const checks: Check[] = [];
       const selection = request.repositorySelection;
-      if (spec.selection) {
-        const ok = spec.selection.includes(selection);
-        const accepted = spec.selection.map((s) => SELECTION_TEXT[s]).join(" or ");
+      if (selections) {
+        const ok = selections.accepted.includes(selection);
         checks.push({
           condition: "repositories.selection",
           ok,
           text: ok
             ? `the token is for ${SELECTION_TEXT[selection]}`
-            : `the token is for ${SELECTION_TEXT[selection]}; accepted: ${accepted}`,
+            : `the token is for ${SELECTION_TEXT[selection]}; accepted: ${selections.text}`,
         });
         // A refused selection says it all; counting "all repositories" against a limit would only repeat it.
         if (!ok) return checks;
       }
-      if (matchesName && spec.names) {
-        checks.push(testNames(request.repositorySelection, request.repositories, matchesName, spec.names));
-      }
+      if (names) checks.push(names(selection, request.repositories));
       if (spec.max_count !== undefined) {
         const count =
           selection === "subset" ? (request.repositoryCount ?? request.repositories?.length ?? null) : 0;
@@ -63,39 +64,40 @@ export function compileRepositories(spec: Spec): Condition {
   };
 }
 
-function testNames(
-  selection: string,
-  repositories: readonly string[] | null,
-  matches: (name: string) => boolean,
+function compileNames(
   patterns: readonly string[],
-): Check {
-  const accepted = `only repositories matching ${quoteList(patterns)} are accepted`;
-  if (selection === "none")
-    return { condition: "repositories.names", ok: true, text: "no repositories selected" };
-  if (selection === "all")
-    return { condition: "repositories.names", ok: false, text: `all repositories; ${accepted}` };
-  if (repositories === null) {
+): (selection: string, repositories: readonly string[] | null) => Check {
+  const matches = compileGlobs(patterns, "names");
+  const listed = quoteList(patterns);
+  const accepted = `only repositories matching ${listed} are accepted`;
+  return (selection, repositories) => {
+    if (selection === "none")
+      return { condition: "repositories.names", ok: true, text: "no repositories selected" };
+    if (selection === "all")
+      return { condition: "repositories.names", ok: false, text: `all repositories; ${accepted}` };
+    if (repositories === null) {
+      return {
+        condition: "repositories.names",
+        ok: false,
+        unknown: true,
+        text: `the selected repositories are unknown; ${accepted}`,
+      };
+    }
+    const outside = repositories.filter((name) => !matches(name));
+    if (outside.length === 0) {
+      return {
+        condition: "repositories.names",
+        ok: true,
+        text: `every repository matches ${listed}`,
+      };
+    }
+    const shown = outside.slice(0, 10);
+    const more = outside.length > shown.length ? ` and ${outside.length - shown.length} more` : "";
     return {
       condition: "repositories.names",
       ok: false,
-      unknown: true,
-      text: `the selected repositories are unknown; ${accepted}`,
+      text: `repositories ${quoteList(shown)}${more} are outside the allowlist; ${accepted}`,
     };
-  }
-  const outside = repositories.filter((name) => !matches(name));
-  if (outside.length === 0) {
-    return {
-      condition: "repositories.names",
-      ok: true,
-      text: `every repository matches ${quoteList(patterns)}`,
-    };
-  }
-  const shown = outside.slice(0, 10);
-  const more = outside.length > shown.length ? ` and ${outside.length - shown.length} more` : "";
-  return {
-    condition: "repositories.names",
-    ok: false,
-    text: `repositories ${quoteList(shown)}${more} are outside the allowlist; ${accepted}`,
   };
 }
 

@@ -7,30 +7,34 @@ type Spec = NonNullable<ConditionsDocument["requester"]>;
 
 /** The requester's login is one of `logins` and none of `exclude`. Logins compare case-insensitively, as on GitHub. */
 export function compileRequester(spec: Spec): Condition {
-  const include = spec.logins ? compileGlobs(spec.logins) : null;
-  const exclude = spec.exclude ? compileGlobs(spec.exclude, "exclude") : null;
+  // Everything that depends only on the policy is prepared here, once per load, not per decision.
+  const include = spec.logins ? { matches: compileGlobs(spec.logins), listed: quoteList(spec.logins) } : null;
+  const exclude = spec.exclude
+    ? { matches: compileGlobs(spec.exclude, "exclude"), listed: quoteList(spec.exclude) }
+    : null;
+  const teams = spec.teams ? compileTeams(spec.teams) : null;
   return {
     key: "requester",
     test(request): Check[] {
       const who = JSON.stringify(request.requester);
       const checks: Check[] = [];
-      if (include && spec.logins) {
-        const ok = include(request.requester);
+      if (include) {
+        const ok = include.matches(request.requester);
         checks.push({
           condition: "requester.logins",
           ok,
-          text: `requester ${who} is ${ok ? "" : "not "}one of ${quoteList(spec.logins)}`,
+          text: `requester ${who} is ${ok ? "" : "not "}one of ${include.listed}`,
         });
       }
-      if (exclude && spec.exclude) {
-        const excluded = exclude(request.requester);
+      if (exclude) {
+        const excluded = exclude.matches(request.requester);
         checks.push({
           condition: "requester.exclude",
           ok: !excluded,
-          text: `requester ${who} is ${excluded ? "" : "not "}excluded (${quoteList(spec.exclude)})`,
+          text: `requester ${who} is ${excluded ? "" : "not "}excluded (${exclude.listed})`,
         });
       }
-      if (spec.teams) checks.push(testTeams(request.teams, spec.teams));
+      if (teams) checks.push(teams(request.teams));
       return checks;
     },
   };
@@ -41,27 +45,32 @@ export function teamKey(team: string, org: string): string {
   return (team.includes("/") ? team : `${org}/${team}`).toLowerCase();
 }
 
-function testTeams(memberOf: readonly string[] | undefined, teams: readonly string[]): Check {
+function compileTeams(teams: readonly string[]): (memberOf: readonly string[] | undefined) => Check {
   const listed = quoteList(teams);
-  if (memberOf === undefined) {
-    return {
-      condition: "requester.teams",
-      ok: false,
-      unknown: true,
-      text: `team membership is unknown; accepted: members of ${listed}`,
-    };
-  }
   // memberOf holds full keys; a bare slug in the policy matches the same slug in any org the request came from.
-  const member = teams.find((team) =>
-    memberOf.some(
-      (key) => key === team.toLowerCase() || (!team.includes("/") && key.endsWith(`/${team.toLowerCase()}`)),
-    ),
-  );
-  return member
-    ? {
+  const forms = teams.map((team) => ({
+    team,
+    key: team.toLowerCase(),
+    suffix: team.includes("/") ? null : `/${team.toLowerCase()}`,
+  }));
+  return (memberOf) => {
+    if (memberOf === undefined) {
+      return {
         condition: "requester.teams",
-        ok: true,
-        text: `the requester is a member of ${JSON.stringify(member)}`,
-      }
-    : { condition: "requester.teams", ok: false, text: `the requester is not a member of ${listed}` };
+        ok: false,
+        unknown: true,
+        text: `team membership is unknown; accepted: members of ${listed}`,
+      };
+    }
+    const member = forms.find(({ key, suffix }) =>
+      memberOf.some((held) => held === key || (suffix !== null && held.endsWith(suffix))),
+    );
+    return member
+      ? {
+          condition: "requester.teams",
+          ok: true,
+          text: `the requester is a member of ${JSON.stringify(member.team)}`,
+        }
+      : { condition: "requester.teams", ok: false, text: `the requester is not a member of ${listed}` };
+  };
 }
