@@ -105,6 +105,42 @@ describe("requester", () => {
       outcome: "approve",
       reasons: ['requester "octocat" is one of "*"', 'requester "octocat" is not excluded ("intern-*")'],
     },
+    {
+      name: "a bare team slug matches that team in the request's org",
+      require: { requester: { teams: ["platform"] } },
+      request: { teams: ["octo-org/web", "octo-org/platform"] },
+      outcome: "approve",
+      reasons: ['the requester is a member of "platform"'],
+    },
+    {
+      name: "an org/team slug matches case-insensitively",
+      require: { requester: { teams: ["Octo-Org/Platform"] } },
+      request: { teams: ["octo-org/platform"] },
+      outcome: "approve",
+      reasons: ['the requester is a member of "Octo-Org/Platform"'],
+    },
+    {
+      name: "an org/team slug does not match the same slug in another org",
+      require: { requester: { teams: ["other-org/platform"] } },
+      request: { teams: ["octo-org/platform"] },
+      outcome: "deny",
+      reasons: ['the requester is not a member of "other-org/platform"'],
+    },
+    {
+      name: "a member of none of the teams",
+      require: { requester: { teams: ["platform", "octo-org/security"] } },
+      request: { teams: ["octo-org/web"] },
+      outcome: "deny",
+      reasons: ['the requester is not a member of "platform", "octo-org/security"'],
+    },
+    {
+      // GitHub could not be asked: unknown is never a reason to deny.
+      name: "unknown membership is left for a human",
+      require: { requester: { teams: ["platform"] } },
+      request: { teams: undefined },
+      outcome: "review",
+      reasons: ['team membership is unknown; accepted: members of "platform"'],
+    },
   ]);
 });
 
