@@ -3,7 +3,10 @@ import { teamKey } from "../policy/conditions/requester.js";
 import type { CompiledPolicy } from "../policy/compile.js";
 import type { TokenRequest } from "../policy/request.js";
 
-/** Answers GitHub gave about requesters, kept a few minutes so a burst of requests costs one call per fact. */
+/**
+ * Answers GitHub gave about requesters, kept a few minutes so a burst of requests costs one call per fact. A load
+ * that throws (GitHub could not answer) is not kept.
+ */
 export class FactCache {
   readonly #entries = new Map<string, { value: unknown; at: number }>();
 
@@ -17,6 +20,8 @@ export class FactCache {
     const hit = this.#entries.get(key);
     if (hit && this.now() - hit.at < this.ttlMs) return hit.value as T;
     const value = await load();
+    // Deleted first so a refreshed entry moves to the end and is not the next one evicted.
+    this.#entries.delete(key);
     this.#entries.set(key, { value, at: this.now() });
     while (this.#entries.size > this.maxEntries) this.#entries.delete(this.#entries.keys().next().value!);
     return value;
@@ -76,20 +81,26 @@ async function teamMemberships(
     const [teamOrg, slug] = key.split("/") as [string, string];
     // The App sees only the organization it is installed on: a team of another org never matches.
     if (teamOrg !== github.org.toLowerCase()) continue;
-    const state = await github.cache.get(`team:${key}:${login.toLowerCase()}`, async () => {
-      try {
-        const octokit = await github.client();
-        const { data } = await octokit.rest.teams.getMembershipForUserInOrg({
-          org: github.org,
-          team_slug: slug,
-          username: login,
-        });
-        return data.state;
-      } catch (error) {
-        return (error as { status?: number }).status === 404 ? "none" : "unknown";
-      }
-    });
-    if (state === "unknown") return undefined;
+    let state: string;
+    try {
+      state = await github.cache.get(`team:${key}:${login.toLowerCase()}`, async () => {
+        try {
+          const octokit = await github.client();
+          const { data } = await octokit.rest.teams.getMembershipForUserInOrg({
+            org: github.org,
+            team_slug: slug,
+            username: login,
+          });
+          return data.state;
+        } catch (error) {
+          if ((error as { status?: number }).status === 404) return "none";
+          throw error;
+        }
+      });
+    } catch {
+      // GitHub could not tell (an outage, a limit): unknown now, and asked again next time.
+      return undefined;
+    }
     if (state === "active") member.push(key);
   }
   return member;
@@ -104,8 +115,8 @@ async function requestJustification(
   tokenId: number,
   requestId: number,
 ): Promise<string | null | undefined> {
-  return github.cache.get(`justification:${github.org}:${requestId}`, async () => {
-    try {
+  try {
+    return await github.cache.get(`justification:${github.org}:${requestId}`, async () => {
       const octokit = await github.client();
       const { data } = await octokit.request(
         `GET /orgs/{org}/personal-access-token-requests?token_id[]=${encodeURIComponent(String(tokenId))}`,
@@ -113,8 +124,9 @@ async function requestJustification(
       );
       const item = (data as { id: number; reason: string | null }[]).find((entry) => entry.id === requestId);
       return item ? item.reason : undefined;
-    } catch {
-      return undefined;
-    }
-  });
+    });
+  } catch {
+    // GitHub could not tell: unknown now, and asked again next time.
+    return undefined;
+  }
 }
