@@ -38,6 +38,8 @@ type Loading = Promise<Entry>;
 export class OrgPolicySource implements PolicySource {
   readonly #entries = new Map<string, Entry>();
   readonly #loading = new Map<string, Loading>();
+  /** Bumped by `invalidate`: a load that started before it must not store what it read. */
+  readonly #generations = new Map<string, number>();
   readonly #now: () => number;
 
   constructor(private readonly options: OrgPolicyOptions) {
@@ -56,20 +58,33 @@ export class OrgPolicySource implements PolicySource {
     if (!access) return this.options.fallback ?? this.#missing(org);
     let loading = this.#loading.get(key);
     if (!loading) {
-      loading = this.#load(org, access, cached).finally(() => this.#loading.delete(key));
-      this.#loading.set(key, loading);
+      const started = this.#load(org, access, cached).finally(() => {
+        if (this.#loading.get(key) === started) this.#loading.delete(key);
+      });
+      this.#loading.set(key, started);
+      loading = started;
     }
     return (await loading).state;
   }
 
-  /** Forget the cached ETag so the next read fetches the file (after a push to the policy repo). */
+  /**
+   * Forget the cached ETag so the next read fetches the file (after a push to the policy repo). A read already
+   * running may have fetched the file before the push: the next call starts a new one, and the old one's result
+   * is not kept.
+   */
   invalidate(org: string): void {
-    const entry = this.#entries.get(org.toLowerCase());
-    if (entry) this.#entries.set(org.toLowerCase(), { ...entry, checkedAt: 0, etag: null });
+    const key = org.toLowerCase();
+    this.#generations.set(key, (this.#generations.get(key) ?? 0) + 1);
+    this.#loading.delete(key);
+    const entry = this.#entries.get(key);
+    if (entry) this.#entries.set(key, { ...entry, checkedAt: 0, etag: null });
   }
 
   states(): readonly PolicyState[] {
-    const states = [...this.#entries.values()].map((entry) => entry.state);
+    // Orgs judged by the fallback share its one state: listed once, below.
+    const states = [...this.#entries.values()]
+      .map((entry) => entry.state)
+      .filter((state) => state !== this.options.fallback);
     return this.options.fallback ? [this.options.fallback, ...states] : states;
   }
 
@@ -79,6 +94,7 @@ export class OrgPolicySource implements PolicySource {
   }
 
   async #load(org: string, access: OrgAccess, cached: Entry | undefined): Promise<Entry> {
+    const generation = this.#generations.get(org.toLowerCase()) ?? 0;
     const now = this.#now();
     const source = this.sourceOf(org);
     let entry: Entry;
@@ -121,6 +137,8 @@ export class OrgPolicySource implements PolicySource {
         confirmedAt: now,
       };
     }
+    // Invalidated while reading: what was read may predate the push; the newer read stores its own.
+    if ((this.#generations.get(org.toLowerCase()) ?? 0) !== generation) return entry;
     this.#report(org, cached, entry);
     this.#entries.set(org.toLowerCase(), entry);
     return entry;
