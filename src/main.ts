@@ -1,13 +1,10 @@
 #!/usr/bin/env node
 import { existsSync } from "node:fs";
 import { choosePolicySource } from "./choose-policy-source.js";
-import { loadConfig } from "./config.js";
+import { EX_CONFIG, loadConfig } from "./config.js";
 import { createService } from "./create-service.js";
 import { createLogger } from "./logger.js";
 import { setupHelp } from "./setup-help.js";
-
-/** Exit code for a configuration problem (sysexits EX_CONFIG): the process will not start until it is fixed. */
-const EX_CONFIG = 78;
 
 /** The only place that reads the environment and opens a port. */
 async function main(): Promise<void> {

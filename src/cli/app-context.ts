@@ -1,12 +1,9 @@
 import { existsSync } from "node:fs";
-import { loadConfig, type Config } from "../config.js";
+import { EX_CONFIG, loadConfig, type Config } from "../config.js";
 import { createJobs } from "../create-service.js";
 import { createLogger } from "../logger.js";
 import { choosePolicySource } from "../choose-policy-source.js";
 import { setupHelp } from "../setup-help.js";
-
-/** Exit code for a configuration problem (sysexits EX_CONFIG). */
-export const EX_CONFIG = 78;
 
 export class CliExit extends Error {
   constructor(
