@@ -2,10 +2,10 @@ import { createPrivateKey } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { Mode } from "./audit/decision-record.js";
 
-/** Everything the server needs, checked at boot. Secrets live here and are never logged. */
 /** Exit code for a configuration problem (sysexits EX_CONFIG): nothing runs until it is fixed. */
 export const EX_CONFIG = 78;
 
+/** Everything the server needs, checked at boot. Secrets live here and are never logged. */
 export interface Config {
   appId: string;
   privateKey: string;
