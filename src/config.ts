@@ -99,7 +99,7 @@ export function loadConfig(env: Env): ConfigResult {
   const port = integer(env, "PORT", 3000, 0, 65535, problems);
   const logLevel = oneOf(env, "LOG_LEVEL", LOG_LEVELS, "info", problems);
   const logFormat = oneOf(env, "LOG_FORMAT", ["json", "pretty"] as const, "json", problems);
-  const dryRun = oneOf(env, "DRY_RUN", ["true", "false", "1", "0"] as const, "false", problems);
+  const dryRun = flag(env, "DRY_RUN", false, problems);
   const reviewDeadlineMs = integer(env, "REVIEW_DEADLINE_MS", 8000, 500, 60_000, problems);
   const attemptTimeoutMs = integer(env, "REVIEW_ATTEMPT_TIMEOUT_MS", 5000, 100, 60_000, problems);
   const webhookMaxBytes = integer(
@@ -111,18 +111,12 @@ export function loadConfig(env: Env): ConfigResult {
     problems,
   );
   const sweepMinutes = integer(env, "SWEEP_INTERVAL_MINUTES", 15, 0, 24 * 60, problems);
-  const sweepOnStart = oneOf(env, "SWEEP_ON_START", ["true", "false", "1", "0"] as const, "true", problems);
+  const sweepOnStart = flag(env, "SWEEP_ON_START", true, problems);
   const reviewMinIntervalMs = integer(env, "REVIEW_MIN_INTERVAL_MS", 400, 0, 60_000, problems);
   const reviewConcurrency = integer(env, "REVIEW_CONCURRENCY", 1, 1, 50, problems);
   const deferredSweepDelayMs = integer(env, "DEFERRED_SWEEP_DELAY_MS", 2000, 0, 3600_000, problems);
   const policySource = oneOf(env, "POLICY_SOURCE", ["org", "file"] as const, "org", problems);
-  const policyRequired = oneOf(
-    env,
-    "POLICY_REQUIRED",
-    ["true", "false", "1", "0"] as const,
-    "false",
-    problems,
-  );
+  const policyRequired = flag(env, "POLICY_REQUIRED", false, problems);
   const policyRefreshSeconds = integer(env, "POLICY_REFRESH_SECONDS", 300, 0, 24 * 3600, problems);
   const policyFile = value("POLICY_FILE") ?? ".github/pat-warden.yml";
   if (policyFile.startsWith("/"))
@@ -130,7 +124,7 @@ export function loadConfig(env: Env): ConfigResult {
       `POLICY_FILE is a path inside the repository, without a leading "/", found "${policyFile}".`,
     );
   const grantsMinutes = integer(env, "GRANTS_AUDIT_INTERVAL_MINUTES", 360, 0, 7 * 24 * 60, problems);
-  const revoke = oneOf(env, "REVOKE_NONCOMPLIANT", ["true", "false", "1", "0"] as const, "false", problems);
+  const revoke = flag(env, "REVOKE_NONCOMPLIANT", false, problems);
   const graceHours = integer(env, "REVOKE_GRACE_HOURS", 24, 0, 90 * 24, problems);
 
   if (problems.length > 0) {
@@ -152,19 +146,19 @@ export function loadConfig(env: Env): ConfigResult {
       policySource,
       policyRepo: value("POLICY_REPO") ?? ".github",
       policyFile,
-      policyRequired: policyRequired === "true" || policyRequired === "1",
+      policyRequired,
       policyRefreshMs: policyRefreshSeconds * 1000,
-      mode: dryRun === "true" || dryRun === "1" ? "dry-run" : "enforce",
+      mode: dryRun ? "dry-run" : "enforce",
       reviewDeadlineMs,
       attemptTimeoutMs,
       webhookMaxBytes,
       sweepIntervalMs: sweepMinutes * 60_000,
-      sweepOnStart: sweepOnStart === "true" || sweepOnStart === "1",
+      sweepOnStart,
       reviewMinIntervalMs,
       reviewConcurrency,
       deferredSweepDelayMs,
       grantsIntervalMs: grantsMinutes * 60_000,
-      revokeNonCompliant: revoke === "true" || revoke === "1",
+      revokeNonCompliant: revoke,
       revokeGraceMs: graceHours * 3600_000,
     },
   };
@@ -225,6 +219,12 @@ function integer(
     return fallback;
   }
   return parsed;
+}
+
+/** `true`/`1` or `false`/`0` (any case); anything else is a problem. */
+function flag(env: Env, name: string, fallback: boolean, problems: string[]): boolean {
+  const raw = oneOf(env, name, ["true", "false", "1", "0"] as const, fallback ? "true" : "false", problems);
+  return raw === "true" || raw === "1";
 }
 
 function oneOf<T extends string>(
