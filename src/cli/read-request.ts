@@ -1,9 +1,15 @@
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
 import type { PendingRequestItem } from "../github/pending-requests.js";
-import { PayloadError, tokenRequestFromListItem, tokenRequestFromWebhook } from "../github/token-request.js";
+import {
+  dateString,
+  issueProblems,
+  PayloadError,
+  permissionSet,
+  tokenRequestFromListItem,
+  tokenRequestFromWebhook,
+} from "../github/token-request.js";
 import type { TokenRequest } from "../policy/request.js";
-import { valueAt } from "../policy/yaml-locate.js";
 
 /**
  * Reads a token request the way the server receives one, in any of three shapes: a whole webhook payload
@@ -101,9 +107,6 @@ function fromWebhook(raw: unknown): TokenRequest {
   }
 }
 
-const date = z.string().refine((value) => !Number.isNaN(Date.parse(value)), "is not a date");
-const permissionMap = z.record(z.string(), z.string());
-
 // What the sweep relies on in an item of GET /orgs/{org}/personal-access-token-requests. `repositories` is not
 // in GitHub's item: the sweep fetches it from …/{id}/repositories; a file may carry that answer here.
 const listItem = z.object({
@@ -111,28 +114,18 @@ const listItem = z.object({
   reason: z.string().nullish(),
   owner: z.object({ login: z.string().min(1) }),
   repository_selection: z.enum(["none", "all", "subset"]),
-  permissions: z.object({
-    organization: permissionMap.optional(),
-    repository: permissionMap.optional(),
-    other: permissionMap.optional(),
-  }),
-  created_at: date,
+  permissions: permissionSet,
+  created_at: dateString,
   token_id: z.number().int().nullish(),
   token_name: z.string().nullish(),
-  token_expires_at: date.nullable(),
+  token_expires_at: dateString.nullable(),
   repositories: z.array(z.object({ name: z.string() })).nullish(),
 });
 
 function fromListItem(raw: unknown): TokenRequest {
   const parsed = listItem.safeParse(raw);
   if (!parsed.success) {
-    throw new RequestReadError(
-      parsed.error.issues.map((issue) => {
-        const where = ["item", ...issue.path].join(".");
-        const missing = valueAt(raw, issue.path as (string | number)[]) === undefined;
-        return `${where} ${missing ? "is missing" : issue.message}`;
-      }),
-    );
+    throw new RequestReadError(issueProblems("item", raw, parsed.error.issues));
   }
   const { repositories, ...item } = parsed.data;
   return tokenRequestFromListItem(

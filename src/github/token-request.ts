@@ -14,11 +14,23 @@ export class PayloadError extends Error {
 }
 
 const permissionMap = z.record(z.string(), z.string());
-const permissionSet = z.object({
+/** A permission set as GitHub's payloads and lists give it (each category optional). */
+export const permissionSet = z.object({
   organization: permissionMap.optional(),
   repository: permissionMap.optional(),
   other: permissionMap.optional(),
 });
+
+/** A timestamp string `Date.parse` understands. */
+export const dateString = z.string().refine((value) => !Number.isNaN(Date.parse(value)), "is not a date");
+
+/** One problem per zod issue, named by its path below `prefix`: "is missing", or what is wrong with the value. */
+export function issueProblems(prefix: string, raw: unknown, issues: readonly z.core.$ZodIssue[]): string[] {
+  return issues.map((issue) => {
+    const path = [prefix, ...issue.path].join(".");
+    return `${path} ${valueAt(raw, issue.path) === undefined ? "is missing" : issue.message}`;
+  });
+}
 
 // Lenient where GitHub has been seen to omit fields (token_id, token_name in 2024 payloads), strict where a
 // decision depends on the value.
@@ -31,25 +43,17 @@ const webhookRequest = z.object({
   repository_selection: z.enum(["none", "all", "subset"]),
   repository_count: z.number().int().nonnegative().nullish(),
   repositories: z.array(z.object({ name: z.string() })).nullish(),
-  created_at: z.string().refine((value) => !Number.isNaN(Date.parse(value)), "is not a date"),
+  created_at: dateString,
   token_id: z.number().int().nullish(),
   token_name: z.string().nullish(),
-  token_expires_at: z
-    .string()
-    .refine((value) => !Number.isNaN(Date.parse(value)), "is not a date")
-    .nullable(),
+  token_expires_at: dateString.nullable(),
 });
 
 /** Normalises the `personal_access_token_request` object of a webhook payload. Throws PayloadError. */
 export function tokenRequestFromWebhook(raw: unknown): TokenRequest {
   const parsed = webhookRequest.safeParse(raw);
   if (!parsed.success) {
-    throw new PayloadError(
-      parsed.error.issues.map((issue) => {
-        const path = ["personal_access_token_request", ...issue.path].join(".");
-        return `${path} ${valueAt(raw, issue.path) === undefined ? "is missing" : issue.message}`;
-      }),
-    );
+    throw new PayloadError(issueProblems("personal_access_token_request", raw, parsed.error.issues));
   }
   const r = parsed.data;
   return {
