@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { readRepoFile } from "./github/repo-file.js";
 import { formatPolicyError, parsePolicy } from "./policy/parse.js";
 import type { OrgAccess, PolicySource, PolicyState } from "./policy-source.js";
 
@@ -99,7 +100,11 @@ export class OrgPolicySource implements PolicySource {
     const source = this.sourceOf(org);
     let entry: Entry;
     try {
-      const file = await this.#read(org, access, cached?.etag ?? null);
+      const file = await readRepoFile(
+        await access.client(),
+        { owner: org, repo: this.options.repo, path: this.options.path },
+        cached?.etag ?? null,
+      );
       if (file === "unchanged") {
         entry = { ...cached!, checkedAt: now, confirmedAt: now };
       } else if (file === "missing") {
@@ -142,33 +147,6 @@ export class OrgPolicySource implements PolicySource {
     this.#report(org, cached, entry);
     this.#entries.set(org.toLowerCase(), entry);
     return entry;
-  }
-
-  /** The file on the default branch, unless it still has `etag` (304: costs no rate limit). */
-  async #read(
-    org: string,
-    access: OrgAccess,
-    etag: string | null,
-  ): Promise<{ text: string; etag: string | null; blob: string | null } | "unchanged" | "missing"> {
-    try {
-      const octokit = await access.client();
-      const response = await octokit.rest.repos.getContent({
-        owner: org,
-        repo: this.options.repo,
-        path: this.options.path,
-        ...(etag ? { headers: { "if-none-match": etag } } : {}),
-      });
-      const data = response.data as { type?: string; content?: string; encoding?: string };
-      if (data.type !== "file" || typeof data.content !== "string")
-        throw new Error(`${this.options.path} is not a file`);
-      const text = Buffer.from(data.content, (data.encoding as BufferEncoding) ?? "base64").toString("utf8");
-      return { text, etag: response.headers.etag ?? null, blob: (data as { sha?: string }).sha ?? null };
-    } catch (error) {
-      const status = (error as { status?: number }).status;
-      if (status === 304) return "unchanged";
-      if (status === 404) return "missing";
-      throw error;
-    }
   }
 
   /**

@@ -1,4 +1,5 @@
 import { readyClient, type Octokit } from "./github/client.js";
+import { NotAFileError, readRepoFile } from "./github/repo-file.js";
 import { listGrants, type GrantItem } from "./github/grants.js";
 import { listPendingRequests, type PendingRequestItem } from "./github/pending-requests.js";
 import { enrichRequest, type FactCache } from "./github/requester-facts.js";
@@ -248,12 +249,11 @@ async function readAt(
   ref: string,
 ): Promise<string | null> {
   try {
-    const { data } = await octokit.rest.repos.getContent({ owner, repo, path, ref });
-    const file = data as { content?: string; encoding?: string };
-    return Buffer.from(file.content ?? "", (file.encoding as BufferEncoding) ?? "base64").toString("utf8");
+    const file = await readRepoFile(octokit, { owner, repo, path, ref });
+    return typeof file === "string" ? null : file.text;
   } catch (error) {
-    // Not there, or not readable with this installation (a fork elsewhere): either way, not verified.
-    if ([403, 404].includes((error as { status?: number }).status ?? 0)) return null;
+    // Not readable with this installation (a fork elsewhere), or not a file: either way, not verified.
+    if (error instanceof NotAFileError || (error as { status?: number }).status === 403) return null;
     throw error;
   }
 }
