@@ -9,9 +9,13 @@ import { policyState } from "./support/service.js";
 const V1 = "version: 1\nrules: []\n";
 const V2 = "version: 1\nno_match: deny\nrules: []\n";
 const BUNDLED = policyState(V1, "policies/default.yml");
+const DIR = Symbol("a directory");
 
-/** A repository whose file is `files[org]` (404 when absent); reads wait in `pending` until released. */
-function fakeRepos(files: Record<string, string>) {
+/**
+ * A repository whose file is `files[org]` (404 when absent, a directory for DIR); reads wait in `pending` until
+ * released.
+ */
+function fakeRepos(files: Record<string, string | typeof DIR>) {
   const pending: (() => void)[] = [];
   const octokit = {
     rest: {
@@ -22,15 +26,17 @@ function fakeRepos(files: Record<string, string>) {
             pending.push(() =>
               text === undefined
                 ? reject(Object.assign(new Error("Not Found"), { status: 404 }))
-                : resolve({
-                    data: {
-                      type: "file",
-                      encoding: "base64",
-                      content: Buffer.from(text).toString("base64"),
-                      sha: text === V1 ? "v1" : "v2",
-                    },
-                    headers: {},
-                  }),
+                : text === DIR
+                  ? resolve({ data: [{ type: "file", name: "a.yml" }], headers: {} })
+                  : resolve({
+                      data: {
+                        type: "file",
+                        encoding: "base64",
+                        content: Buffer.from(text).toString("base64"),
+                        sha: text === V1 ? "v1" : "v2",
+                      },
+                      headers: {},
+                    }),
             ),
           );
         },
@@ -72,6 +78,21 @@ describe("OrgPolicySource", () => {
     expect(revisionOf(await before)).toBe("blob:v1");
     // What stays cached is the newer read.
     expect(revisionOf(await policies.forOrg("alpha"))).toBe("blob:v2");
+  });
+
+  it("a directory where the policy file should be fails closed: no fallback, the reason named", async () => {
+    const policies = source();
+    const repos = fakeRepos({ alpha: DIR });
+    const state = policies.forOrg("alpha", repos.access);
+    await vi.waitFor(() => expect(repos.pending).toHaveLength(1));
+    repos.pending[0]!();
+    expect(await state).toEqual({
+      ok: false,
+      source: "github:alpha/.github/.github/pat-warden.yml",
+      errors: [
+        "cannot read github:alpha/.github/.github/pat-warden.yml: .github/pat-warden.yml is not a file",
+      ],
+    });
   });
 
   it("lists the fallback once, however many orgs it judges", async () => {
