@@ -54,6 +54,11 @@ describe("grants audit", () => {
       action: "would_revoke",
       owner: "user201",
       policy_source: "policies/default.yml",
+      // The same repository fields as decision records.
+      repository_selection: "none",
+      repository_count: 0,
+      repositories: [],
+      repositories_truncated: false,
     });
     expect(findings().find((r) => r.pat_id === 226)).toMatchObject({ outcome: "review", action: "none" });
   });

@@ -84,10 +84,25 @@ export interface RecordInput {
   durationMs: number;
 }
 
+/** The repository fields decision and grant records share, worked out one way. */
+export function repositoryFields(request: TokenRequest) {
+  const repositories = request.repositories;
+  return {
+    repository_selection: request.repositorySelection,
+    repository_count: request.repositoryCount ?? repositories?.length ?? null,
+    repositories: repositories ? repositories.slice(0, MAX_AUDITED_REPOSITORIES) : null,
+    repositories_truncated: (repositories?.length ?? 0) > MAX_AUDITED_REPOSITORIES,
+  };
+}
+
+/** Lifetime in days, to two decimals; null when the token never expires. */
+export function recordedLifetime(request: TokenRequest): number | null {
+  const lifetime = lifetimeDays(request);
+  return lifetime === null ? null : Math.round(lifetime * 100) / 100;
+}
+
 export function decisionRecord(input: RecordInput): DecisionRecord {
   const { request, decision, review } = input;
-  const repositories = request?.repositories ?? null;
-  const lifetime = request ? lifetimeDays(request) : null;
   return {
     event: "decision",
     trigger: input.trigger.kind,
@@ -102,12 +117,16 @@ export function decisionRecord(input: RecordInput): DecisionRecord {
     requester: request?.requester ?? null,
     permissions: request?.permissions ?? null,
     permissions_added: request?.permissionsAdded ?? null,
-    repository_selection: request?.repositorySelection ?? null,
-    repository_count: request ? (request.repositoryCount ?? repositories?.length ?? null) : null,
-    repositories: repositories ? repositories.slice(0, MAX_AUDITED_REPOSITORIES) : null,
-    repositories_truncated: (repositories?.length ?? 0) > MAX_AUDITED_REPOSITORIES,
+    ...(request
+      ? repositoryFields(request)
+      : {
+          repository_selection: null,
+          repository_count: null,
+          repositories: null,
+          repositories_truncated: false,
+        }),
     token_expires_at: request?.expiresAt ?? null,
-    lifetime_days: lifetime === null ? null : Math.round(lifetime * 100) / 100,
+    lifetime_days: request ? recordedLifetime(request) : null,
     outcome: input.error !== null || !decision ? "error" : decision.outcome,
     error_kind: input.error?.kind ?? (decision ? null : "internal"),
     rule: decision?.rule?.name ?? null,

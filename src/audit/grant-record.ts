@@ -1,8 +1,7 @@
 import type { GrantItem } from "../github/grants.js";
-import { lifetimeDays } from "../policy/conditions/expiry.js";
 import type { Decision } from "../policy/evaluate.js";
 import type { PermissionSet, TokenRequest } from "../policy/request.js";
-import { MAX_AUDITED_REPOSITORIES } from "./decision-record.js";
+import { recordedLifetime, repositoryFields } from "./decision-record.js";
 
 /**
  * One approved token the current policy would not approve, as written by a grants audit. Compliant grants are
@@ -21,6 +20,7 @@ export interface GrantRecord {
   repository_selection: string;
   repository_count: number | null;
   repositories: string[] | null;
+  repositories_truncated: boolean;
   access_granted_at: string;
   token_expires_at: string | null;
   token_last_used_at: string | null;
@@ -49,7 +49,6 @@ export function grantRecord(input: {
   now: number;
 }): GrantRecord {
   const { grant, request, decision } = input;
-  const lifetime = lifetimeDays(request);
   return {
     event: "grant_audit",
     audit_id: input.auditId,
@@ -60,13 +59,11 @@ export function grantRecord(input: {
     token_name: request.tokenName,
     owner: request.requester,
     permissions: request.permissions,
-    repository_selection: request.repositorySelection,
-    repository_count: request.repositoryCount,
-    repositories: request.repositories ? request.repositories.slice(0, MAX_AUDITED_REPOSITORIES) : null,
+    ...repositoryFields(request),
     access_granted_at: grant.access_granted_at,
     token_expires_at: request.expiresAt,
     token_last_used_at: grant.token_last_used_at,
-    lifetime_days: lifetime === null ? null : Math.round(lifetime * 100) / 100,
+    lifetime_days: recordedLifetime(request),
     outcome: decision.outcome === "review" ? "review" : "deny",
     rule: decision.rule?.name ?? null,
     rule_line: decision.rule?.line ?? null,
