@@ -103,7 +103,13 @@ export async function auditGrants(
   }
   summary.grants = grants.length;
 
-  const findings: { grant: GrantItem; request: TokenRequest; decision: Decision; since: number }[] = [];
+  const findings: {
+    grant: GrantItem;
+    request: TokenRequest;
+    decision: Decision;
+    since: number;
+    action: GrantRecord["action"];
+  }[] = [];
   for (const grant of grants) {
     let repositories: string[] | null = null;
     if (grant.repository_selection === "subset" && state.policy.needsRepositoryList) {
@@ -139,17 +145,14 @@ export async function auditGrants(
     else summary.non_compliant++;
     const since = options.firstSeen.get(key) ?? now();
     if (decision.outcome === "deny") options.firstSeen.set(key, since);
-    findings.push({ grant, request, decision, since });
+    // Left to a human: never revoked. Non-compliant: revoked (if turned on) once the grace period has passed.
+    const action =
+      decision.outcome === "review" ? "none" : now() - since < options.graceMs ? "in_grace" : "would_revoke";
+    findings.push({ grant, request, decision, since, action });
   }
 
-  const due = findings.filter((f) => f.decision.outcome === "deny" && now() - f.since >= options.graceMs);
-  const actions = new Map<number, GrantRecord["action"]>();
-  for (const finding of findings) {
-    if (finding.decision.outcome === "review") actions.set(finding.grant.id, "none");
-    else if (!due.includes(finding)) actions.set(finding.grant.id, "in_grace");
-    else if (!options.revoke) actions.set(finding.grant.id, "would_revoke");
-  }
   if (options.revoke) {
+    const due = findings.filter((finding) => finding.action === "would_revoke");
     for (let start = 0; start < due.length; start += MAX_BULK_IDS) {
       const chunk = due.slice(start, start + MAX_BULK_IDS);
       const outcome = await revokeGrants(
@@ -161,12 +164,12 @@ export async function auditGrants(
       summary.calls.revoke += outcome.attempts;
       const action: GrantRecord["action"] =
         outcome.status === "failed" ? "revoke_failed" : outcome.status === "not_found" ? "none" : "revoked";
-      for (const finding of chunk) actions.set(finding.grant.id, action);
+      for (const finding of chunk) finding.action = action;
     }
   }
 
   for (const finding of findings) {
-    const action = actions.get(finding.grant.id) ?? "none";
+    const { action } = finding;
     if (action === "revoked") summary.revoked++;
     if (action === "would_revoke") summary.would_revoke++;
     if (action === "in_grace") summary.in_grace++;
@@ -177,7 +180,6 @@ export async function auditGrants(
         org: target.org,
         installationId: target.installationId,
         ...finding,
-        action,
         now: now(),
       }),
     );
