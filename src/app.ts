@@ -14,6 +14,8 @@ export interface PolicyRepoOptions {
   path: string;
   /** Called after a push changed an org's policy and the new one is valid (sweep the requests that waited). */
   onChange: (org: string) => void;
+  /** Called when a push may have changed an org's policy, before reloading it (tell the other replicas). */
+  onPush?: (org: string) => void;
 }
 
 /** An error whose `status` the webhook route answers with (through Probot too: Octokit's webhooks keep it). */
@@ -167,6 +169,7 @@ function watchPolicyRepo(
     const org = context.payload.organization?.login ?? repository.owner?.login;
     if (!org) return;
     policyRepo.source.invalidate(org);
+    policyRepo.onPush?.(org);
     const state = await policyRepo.source.forOrg(org, { client: readyClient(context.octokit) });
     if (state.ok) policyRepo.onChange(org);
   });

@@ -9,10 +9,10 @@ import type { PolicySource } from "./policy-source.js";
 import { buildServer } from "./server.js";
 import { eventClient } from "./github/client.js";
 import { Pacer } from "./github/pacer.js";
-import { RequestLedger } from "./request-ledger.js";
 import { FactCache } from "./github/requester-facts.js";
 import { Scheduler } from "./scheduler.js";
 import type { OrgPolicySource } from "./org-policy-source.js";
+import { localState, type SharedState } from "./shared/shared-state.js";
 
 /**
  * Probot passes its own throttle options to every Octokit it builds, over any plain defaults; a function
@@ -31,6 +31,7 @@ export interface Service {
   receive: Receive;
   metrics: Metrics;
   scheduler: Scheduler;
+  state: SharedState;
 }
 
 /** Probot for the App's credentials, with pat-warden's retry and pacing in charge. */
@@ -52,6 +53,8 @@ export interface ServiceDeps {
   policyRepo?: { source: OrgPolicySource; repo: string; path: string };
   audit?: AuditLog;
   metrics?: Metrics;
+  /** What replicas share (Redis); this process's memory when absent. */
+  state?: SharedState;
 }
 
 /**
@@ -62,13 +65,18 @@ export interface ServiceDeps {
 export function createJobs(config: Config, deps: ServiceDeps) {
   const metrics = deps.metrics ?? new Metrics();
   const probot = createProbot(config, deps.logger);
+  const state = deps.state ?? localState();
   const shared = {
     policies: deps.policies,
     audit: deps.audit ?? pinoAuditLog(deps.logger),
     metrics,
     mode: config.mode,
-    pacer: new Pacer({ minIntervalMs: config.reviewMinIntervalMs, concurrency: config.reviewConcurrency }),
-    requests: new RequestLedger(),
+    pacer: new Pacer({
+      minIntervalMs: config.reviewMinIntervalMs,
+      concurrency: config.reviewConcurrency,
+      ...(state.slots ? { slots: state.slots } : {}),
+    }),
+    requests: state.requests,
     facts: new FactCache(),
   };
   const scheduler = new Scheduler({
@@ -81,12 +89,13 @@ export function createJobs(config: Config, deps: ServiceDeps) {
       // Dry-run changes nothing on GitHub: no review, no revocation (records say `would_revoke`).
       revoke: config.revokeNonCompliant && config.mode === "enforce",
       graceMs: config.revokeGraceMs,
-      firstSeen: new Map(),
+      grace: state.grace,
     },
     sweepIntervalMs: config.sweepIntervalMs,
     grantsIntervalMs: config.grantsIntervalMs,
+    locks: state.locks,
   });
-  return { probot, metrics, shared, scheduler };
+  return { probot, metrics, shared, scheduler, state };
 }
 
 /**
@@ -95,7 +104,7 @@ export function createJobs(config: Config, deps: ServiceDeps) {
  * defaults would either wait past it (primary limits) or not retry at all (secondary limits).
  */
 export async function createService(config: Config, deps: ServiceDeps): Promise<Service> {
-  const { probot, metrics, shared, scheduler } = createJobs(config, deps);
+  const { probot, metrics, shared, scheduler, state } = createJobs(config, deps);
   const deferToSweep =
     config.deferredSweepDelayMs > 0 ? debouncedSweep(scheduler, config.deferredSweepDelayMs) : undefined;
   const policyRepo = deps.policyRepo
@@ -103,9 +112,13 @@ export async function createService(config: Config, deps: ServiceDeps): Promise<
         ...deps.policyRepo,
         // A valid new policy: the requests that waited (or that it now decides) are handled at once.
         onChange: (org: string) => void scheduler.sweep("policy_change", org).catch(() => undefined),
+        // Every other replica reloads the org's policy now, not at its next refresh.
+        onPush: (org: string) => void state.policyEvents.publish(org),
       }
     : null;
   if (policyRepo) {
+    const source = policyRepo.source;
+    await state.policyEvents.subscribe((org) => source.invalidate(org));
     await probot.load(policyRepoApp(policyRepo, shared.facts), {
       cwd: process.cwd(),
       addHandler: () => undefined,
@@ -129,8 +142,10 @@ export async function createService(config: Config, deps: ServiceDeps): Promise<
     logger: deps.logger,
     webhookPath: config.webhookPath,
     webhookMaxBytes: config.webhookMaxBytes,
+    ledger: state.deliveries,
+    sharedState: () => state.status(),
   });
-  return { server, probot, receive, metrics, scheduler };
+  return { server, probot, receive, metrics, scheduler, state };
 }
 
 /** Reviews handed over by webhooks within `delayMs` share one sweep of their org (and its bulk calls). */

@@ -1,10 +1,23 @@
+/** What became of a delivery id: `new` means the caller now handles it. */
+export type DeliveryState = "new" | "in_flight" | "done";
+
+/** Webhook deliveries handled, by `X-GitHub-Delivery`: shared by every replica when it lives in Redis. */
+export interface DeliveryStore {
+  /** Claims a delivery: `new` if nobody has handled it, else what became of it. */
+  begin(id: string): DeliveryState | Promise<DeliveryState>;
+  /** Handled: a repeat is a duplicate. */
+  finish(id: string): void | Promise<void>;
+  /** Failed in a way a redelivery could fix: a repeat is handled again. */
+  release(id: string): void | Promise<void>;
+}
+
 /**
  * Remembers webhook deliveries by `X-GitHub-Delivery`, so a repeated delivery never causes a second review call.
  * A delivery whose handling failed is forgotten again: GitHub's "Redeliver" keeps the same id, and an operator
  * who redelivers a failed event wants it handled. Bounded, in memory: after a restart a repeated delivery is
  * handled again, and GitHub answers the second review with "no longer pending" (recorded as `not_pending`).
  */
-export class DeliveryLedger {
+export class DeliveryLedger implements DeliveryStore {
   readonly #entries = new Map<string, { state: "in_flight" | "done"; at: number }>();
 
   constructor(
@@ -15,7 +28,7 @@ export class DeliveryLedger {
   ) {}
 
   /** Claims a delivery: `new` if this process has not seen it, else what became of it. */
-  begin(id: string): "new" | "in_flight" | "done" {
+  begin(id: string): DeliveryState {
     const entry = this.#entries.get(id);
     if (entry && this.now() - entry.at < this.ttlMs) return entry.state;
     this.#set(id, "in_flight");

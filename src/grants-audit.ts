@@ -13,6 +13,7 @@ import { evaluate, type Decision } from "./policy/evaluate.js";
 import type { TokenRequest } from "./policy/request.js";
 import type { PolicySource } from "./policy-source.js";
 import { enrichRequest, type FactCache } from "./github/requester-facts.js";
+import type { GraceMemory } from "./shared/grace-memory.js";
 
 export interface GrantsAuditOptions {
   policies: PolicySource;
@@ -23,10 +24,10 @@ export interface GrantsAuditOptions {
   logger: Logger;
   /** Revoke non-compliant grants. Off by default: the audit only reports what it would revoke. */
   revoke: boolean;
-  /** A grant is revoked only once it has been non-compliant this long (per this process's memory). */
+  /** A grant is revoked only once it has been non-compliant this long. */
   graceMs: number;
-  /** When each grant was first seen non-compliant; kept across audits. */
-  firstSeen: Map<string, number>;
+  /** When each grant was first seen non-compliant; kept across audits (and replicas, when shared). */
+  grace: GraceMemory;
   callBudgetMs?: number;
   now?: () => number;
 }
@@ -102,6 +103,7 @@ export async function auditGrants(
     );
   }
   summary.grants = grants.length;
+  const firstSeen = await options.grace.load(target.org);
 
   const findings: {
     grant: GrantItem;
@@ -138,18 +140,20 @@ export async function auditGrants(
     const key = `${target.org.toLowerCase()}#${grant.id}`;
     if (decision.outcome === "approve") {
       summary.compliant++;
-      options.firstSeen.delete(key);
+      firstSeen.delete(key);
       continue;
     }
     if (decision.outcome === "review") summary.needs_review++;
     else summary.non_compliant++;
-    const since = options.firstSeen.get(key) ?? now();
-    if (decision.outcome === "deny") options.firstSeen.set(key, since);
+    const since = firstSeen.get(key) ?? now();
+    if (decision.outcome === "deny") firstSeen.set(key, since);
     // Left to a human: never revoked. Non-compliant: revoked (if turned on) once the grace period has passed.
     const action =
       decision.outcome === "review" ? "none" : now() - since < options.graceMs ? "in_grace" : "would_revoke";
     findings.push({ grant, request, decision, since, action });
   }
+
+  await options.grace.save(target.org, firstSeen);
 
   if (options.revoke) {
     const due = findings.filter((finding) => finding.action === "would_revoke");

@@ -8,15 +8,15 @@ import { evaluate, type Decision } from "./policy/evaluate.js";
 import type { TokenRequest } from "./policy/request.js";
 import type { PolicySource } from "./policy-source.js";
 import type { Pacer } from "./github/pacer.js";
-import type { RequestLedger } from "./request-ledger.js";
+import type { RequestClaims } from "./request-ledger.js";
 import { enrichRequest, type FactCache } from "./github/requester-facts.js";
 
 export interface PipelineOptions {
   policies: PolicySource;
   /** Paces review calls per installation. */
   pacer: Pacer;
-  /** Shared with sweeps: a request is reviewed once. */
-  requests: RequestLedger;
+  /** Shared with sweeps (and other replicas): a request is reviewed once. */
+  requests: RequestClaims;
   /** What GitHub said about requesters (team memberships, justifications), cached briefly. */
   facts: FactCache;
   /** Asks for a sweep of the org soon, for reviews that failed for a reason that may pass. */
@@ -116,6 +116,9 @@ export async function handleCreated(options: PipelineOptions, event: CreatedEven
   return { record, transient: review?.transient ?? false };
 }
 
+/** A webhook's claim lasts this much past its review deadline: an attempt started in time ends within it. */
+const CLAIM_MARGIN_MS = 5000;
+
 async function callReview(
   options: PipelineOptions,
   event: CreatedEvent & { org: string },
@@ -123,7 +126,10 @@ async function callReview(
   decision: Decision,
   now: () => number,
 ): Promise<ReviewOutcome> {
-  if (!options.requests.claim(event.org, request.id)) {
+  const deadline = event.receivedAt + options.reviewDeadlineMs;
+  // The claim outlives the deadline, after which no attempt starts: a holder never acts on an expired claim.
+  const claim = await options.requests.claim(event.org, request.id, deadline - now() + CLAIM_MARGIN_MS);
+  if (!claim) {
     return {
       status: "already_handled",
       httpStatus: null,
@@ -147,7 +153,7 @@ async function callReview(
         pacer: options.pacer,
         lane: String(event.installationId),
         retry: {
-          deadline: event.receivedAt + options.reviewDeadlineMs,
+          deadline,
           attemptTimeoutMs: options.attemptTimeoutMs,
           baseDelayMs: options.retryBaseDelayMs,
           now,
@@ -156,10 +162,10 @@ async function callReview(
     );
   } catch (error) {
     // No client (or a bug): the claim is given back, so a sweep or a redelivery can review the request.
-    options.requests.settle(event.org, request.id, false);
+    await options.requests.settle(claim, false);
     throw error;
   }
-  options.requests.settle(event.org, request.id, outcome.status !== "failed");
+  await options.requests.settle(claim, outcome.status !== "failed");
   return outcome;
 }
 

@@ -1,10 +1,33 @@
+/** A request claimed for review; `token` identifies the holder, so only it can settle the claim. */
+export interface Claim {
+  org: string;
+  requestId: number;
+  token: string;
+}
+
 /**
- * Which requests this process is reviewing or has just reviewed, so a webhook and a sweep (or two sweeps) never
- * send GitHub two reviews for one request. A request is claimed before its review call and settled after:
- * remembered when GitHub took the review (the pending list can lag behind a bulk review), released when the
- * call failed so the next sweep takes it again. In memory, bounded; one process.
+ * Which requests are being reviewed or were just reviewed, so a webhook and a sweep (or two sweeps, on one
+ * replica or several) never send GitHub two reviews for one request. A request is claimed before its review call
+ * and settled after: remembered when GitHub took the review (the pending list can lag behind a bulk review),
+ * released when the call failed so the next sweep takes it again.
  */
-export class RequestLedger {
+export interface RequestClaims {
+  /**
+   * A webhook's claim: null when the request is in flight elsewhere or was just reviewed. Held at most `ttlMs`
+   * where claims expire (the caller makes no call after its own deadline, which comes first).
+   */
+  claim(org: string, requestId: number, ttlMs: number): Promise<Claim | null>;
+  /**
+   * A sweep's claims, by request id, for those it may review. `fence` is the sweep's org-lock fencing value: a
+   * claim left by a sweep whose lock was since taken over (a lower fence) is taken, a webhook's never.
+   */
+  claimAll(org: string, requestIds: readonly number[], fence: number): Promise<Map<number, Claim>>;
+  /** `reviewed`: GitHub took the review (or says the request is no longer pending). Otherwise released. */
+  settle(claim: Claim, reviewed: boolean): Promise<void>;
+}
+
+/** One process's claims, in memory and bounded; claims in flight never expire (the process holds them). */
+export class RequestLedger implements RequestClaims {
   readonly #entries = new Map<string, { state: "in_flight" | "reviewed"; at: number }>();
 
   constructor(
@@ -13,22 +36,33 @@ export class RequestLedger {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** True when the caller may review the request now; false when it is in flight or was just reviewed. */
-  claim(org: string, requestId: number): boolean {
+  async claim(org: string, requestId: number): Promise<Claim | null> {
+    return this.#claim(org, requestId);
+  }
+
+  async claimAll(org: string, requestIds: readonly number[]): Promise<Map<number, Claim>> {
+    const claims = new Map<number, Claim>();
+    for (const id of requestIds) {
+      const claim = this.#claim(org, id);
+      if (claim) claims.set(id, claim);
+    }
+    return claims;
+  }
+
+  async settle(claim: Claim, reviewed: boolean): Promise<void> {
+    const key = keyOf(claim.org, claim.requestId);
+    if (reviewed) this.#entries.set(key, { state: "reviewed", at: this.now() });
+    else this.#entries.delete(key);
+  }
+
+  #claim(org: string, requestId: number): Claim | null {
     const key = keyOf(org, requestId);
     const entry = this.#entries.get(key);
-    if (entry && (entry.state === "in_flight" || this.now() - entry.at < this.rememberMs)) return false;
+    if (entry && (entry.state === "in_flight" || this.now() - entry.at < this.rememberMs)) return null;
     this.#entries.delete(key);
     this.#entries.set(key, { state: "in_flight", at: this.now() });
     while (this.#entries.size > this.maxEntries) this.#entries.delete(this.#entries.keys().next().value!);
-    return true;
-  }
-
-  /** `reviewed`: GitHub took the review (or says the request is no longer pending). Otherwise released. */
-  settle(org: string, requestId: number, reviewed: boolean): void {
-    const key = keyOf(org, requestId);
-    if (reviewed) this.#entries.set(key, { state: "reviewed", at: this.now() });
-    else this.#entries.delete(key);
+    return { org, requestId, token: "local" };
   }
 }
 

@@ -4,6 +4,7 @@ import type { Probot } from "probot";
 import { auditGrants, type GrantsAuditOptions, type GrantsSummary } from "./grants-audit.js";
 import { listOrgInstallations, type OrgInstallation } from "./github/installations.js";
 import { callsWithin } from "./github/retry.js";
+import { isHeld, LocalOrgLocks, type JobKind, type OrgLock, type OrgLocks } from "./shared/org-locks.js";
 import { sweepOrg, type SweepOptions, type SweepSummary } from "./sweep.js";
 
 export interface SchedulerOptions {
@@ -15,6 +16,8 @@ export interface SchedulerOptions {
   sweepIntervalMs: number;
   /** 0: no periodic grants audits. */
   grantsIntervalMs: number;
+  /** One job of a kind per org across replicas; this process alone by default. */
+  locks?: OrgLocks;
 }
 
 type Job<T> = {
@@ -23,11 +26,10 @@ type Job<T> = {
   next: Map<string, Promise<T[]>>;
 };
 
-/** One organization's part of a run (a sweep, an audit), given its installation's Octokit and the run's id. */
-type OrgJob<T> = (
-  target: OrgInstallation & { octokit: Awaited<ReturnType<Probot["auth"]>> },
-  id: string,
-) => Promise<T>;
+type Target = OrgInstallation & { octokit: Awaited<ReturnType<Probot["auth"]>> };
+
+/** One organization's part of a run (a sweep, an audit), given its installation's Octokit, the run's id and lock. */
+type OrgJob<T> = (target: Target, id: string, lock: OrgLock) => Promise<T>;
 
 /**
  * Runs the jobs that cover every installed organization: sweeps of pending requests and audits of approved
@@ -40,8 +42,11 @@ export class Scheduler {
   readonly #timers: NodeJS.Timeout[] = [];
   readonly #abort = new AbortController();
   #stopped = false;
+  readonly #locks: OrgLocks;
 
-  constructor(private readonly options: SchedulerOptions) {}
+  constructor(private readonly options: SchedulerOptions) {
+    this.#locks = options.locks ?? new LocalOrgLocks();
+  }
 
   /** Periodic jobs; a first sweep now when `sweepNow` (requests whose webhooks were missed while down). */
   start({ sweepNow }: { sweepNow: boolean }): void {
@@ -55,8 +60,18 @@ export class Scheduler {
 
   /** Sweeps every installed organization (or only `org`). Rejects only when installations cannot be listed. */
   sweep(reason: string, org?: string): Promise<SweepSummary[]> {
-    const options = { ...this.options.sweep, signal: this.#abort.signal };
-    return this.#run(this.#sweeps, "sweep", reason, org, (target, id) => sweepOrg(options, target, id));
+    return this.#run(this.#sweeps, "sweep", reason, org, (target, id, lock) =>
+      sweepOrg(
+        // A lost lock stops the sweep before its next review call, as shutting down does.
+        {
+          ...this.options.sweep,
+          signal: AbortSignal.any([this.#abort.signal, lock.lost]),
+          fence: lock.fence,
+        },
+        target,
+        id,
+      ),
+    );
   }
 
   /** Audits the grants of every installed organization (or only `org`). */
@@ -88,7 +103,7 @@ export class Scheduler {
 
   #run<T>(
     job: Job<T>,
-    kind: string,
+    kind: JobKind,
     reason: string,
     only: string | undefined,
     each: OrgJob<T>,
@@ -118,13 +133,14 @@ export class Scheduler {
   }
 
   async #forEachOrg<T>(
-    kind: string,
+    kind: JobKind,
     reason: string,
     only: string | undefined,
     each: OrgJob<T>,
   ): Promise<T[]> {
     const { probot, logger } = this.options;
     const runId = randomUUID().slice(0, 8);
+    const askedAt = Date.now();
     const results: T[] = [];
     try {
       const appOctokit = await probot.auth();
@@ -137,10 +153,19 @@ export class Scheduler {
         { event: `${kind}_started`, run_id: runId, reason, orgs: targets.map((t) => t.org) },
         `${kind} started`,
       );
+      // An org another replica is working on is left for last: the others are taken meanwhile.
+      const elsewhere: { target: OrgInstallation; since: number }[] = [];
       for (const target of targets) {
         if (this.#stopped) break;
-        const octokit = await probot.auth(target.installationId);
-        results.push(await each({ ...target, octokit }, `${runId}-${target.org}`));
+        const lock = await this.#locks.acquire(kind, target.org);
+        // One org asked for (a new policy, deferred reviews) needs a run that started after the asking; a run of
+        // every org is content with the one under way finishing.
+        if (!isHeld(lock)) elsewhere.push({ target, since: only ? askedAt : lock.startedAt });
+        else results.push(await this.#holding(lock, target, `${runId}-${target.org}`, each));
+      }
+      for (const { target, since } of elsewhere) {
+        const lock = await this.#whenFree(kind, target.org, since);
+        if (lock) results.push(await this.#holding(lock, target, `${runId}-${target.org}`, each));
       }
     } catch (error) {
       if (kind === "sweep") this.options.sweep.metrics.sweeps.inc({ result: "failed" });
@@ -148,5 +173,35 @@ export class Scheduler {
       throw error;
     }
     return results;
+  }
+
+  async #holding<T>(lock: OrgLock, target: OrgInstallation, id: string, each: OrgJob<T>): Promise<T> {
+    try {
+      const octokit = await this.options.probot.auth(target.installationId);
+      const result = await each({ ...target, octokit }, id, lock);
+      await lock.release(!lock.lost.aborted);
+      return result;
+    } catch (error) {
+      await lock.release(false);
+      throw error;
+    }
+  }
+
+  /**
+   * Waits while another replica holds the org. Null when a run that started at or after `since` completed
+   * meanwhile (nothing left to do); the lock when its holder went away without completing (its lock expired).
+   */
+  async #whenFree(kind: JobKind, org: string, since: number): Promise<OrgLock | null> {
+    const covered = async () => ((await this.#locks.lastCompleted(kind, org)) ?? -1) >= since;
+    while (!this.#stopped) {
+      await new Promise((resolve) => setTimeout(resolve, this.#locks.pollMs).unref());
+      if (await covered()) return null;
+      const lock = await this.#locks.acquire(kind, org);
+      if (!isHeld(lock)) continue;
+      if (!(await covered())) return lock;
+      await lock.release(false);
+      return null;
+    }
+    return null;
   }
 }

@@ -8,7 +8,7 @@ import Fastify, {
 import type { Logger } from "pino";
 import type { Probot } from "probot";
 import type { Receive } from "./app.js";
-import { DeliveryLedger } from "./delivery-ledger.js";
+import { DeliveryLedger, type DeliveryStore } from "./delivery-ledger.js";
 import type { Metrics } from "./metrics.js";
 import type { PolicySource } from "./policy-source.js";
 
@@ -24,7 +24,10 @@ export interface ServerOptions {
   webhookMaxBytes: number;
   /** Answer 202 "still processing" after this long; GitHub gives up at 10 s. */
   ackAfterMs?: number;
-  ledger?: DeliveryLedger;
+  /** Deliveries handled (this process's memory by default; every replica's when shared). */
+  ledger?: DeliveryStore;
+  /** Shared state's health for /readyz: `degraded` still answers 200 (each replica keeps judging alone). */
+  sharedState?: () => { status: "local" | "ok" | "degraded"; store: string };
 }
 
 const REQUIRED_HEADERS = ["x-github-event", "x-github-delivery", "x-hub-signature-256"] as const;
@@ -57,7 +60,11 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
         : { source: state.source, valid: false, errors: state.errors },
     );
     const ready = options.policies.ready();
-    return reply.code(ready ? 200 : 503).send({ status: ready ? "ready" : "not_ready", policies });
+    const shared = options.sharedState?.();
+    const status = !ready ? "not_ready" : shared?.status === "degraded" ? "degraded" : "ready";
+    return reply
+      .code(ready ? 200 : 503)
+      .send({ status, policies, ...(shared && shared.status !== "local" ? { shared_state: shared } : {}) });
   });
 
   server.get("/metrics", async (_request, reply) => {
@@ -82,7 +89,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
  */
 async function webhookRoute(
   scope: FastifyInstance,
-  options: ServerOptions & { ledger: DeliveryLedger },
+  options: ServerOptions & { ledger: DeliveryStore },
 ): Promise<void> {
   const { probot, receive, metrics, ledger } = options;
   const ackAfterMs = options.ackAfterMs ?? 9000;
@@ -138,30 +145,30 @@ async function webhookRoute(
       return refuse(request, reply, 400, "body must be a JSON object");
     }
 
-    const seen = ledger.begin(id);
+    const seen = await ledger.begin(id);
     if (seen !== "new") {
       request.log.info({ delivery_id: id, event: name, seen }, "repeated delivery ignored");
       return answer(reply, metrics, name, seen === "done" ? 200 : 202, { status: "duplicate", delivery: id });
     }
 
     const handling = receive({ id, name, payload }).then(
-      () => {
-        ledger.finish(id);
+      async () => {
+        await ledger.finish(id);
         return { status: 200, body: { status: "ok", delivery: id } };
       },
-      (error: unknown) => {
+      async (error: unknown) => {
         const first = firstError(error);
         const fields = { delivery_id: id, event: name };
         if (first.status === 202) {
           // Handed to a sweep: done as far as deliveries go, and a redelivery would be a duplicate.
-          ledger.finish(id);
+          await ledger.finish(id);
           request.log.info({ ...fields, status: 202 }, first.message);
           return { status: 202, body: { status: "deferred", delivery: id, message: first.message } };
         }
         const status = typeof first.status === "number" && first.status >= 400 ? first.status : 500;
         // A failure GitHub could fix by redelivering (review call failed, a bug) frees the id; a bad payload does not.
-        if (status >= 500) ledger.release(id);
-        else ledger.finish(id);
+        if (status >= 500) await ledger.release(id);
+        else await ledger.finish(id);
         // Besides the audit record: a failed review call is an error to alert on, a bad payload a warning.
         if (status === 500) request.log.error({ ...fields, err: first.error }, "webhook handler failed");
         else if (status >= 500) request.log.error({ ...fields, status }, first.message);

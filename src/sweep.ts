@@ -18,7 +18,7 @@ import type { CompiledPolicy } from "./policy/compile.js";
 import { evaluate, type Decision } from "./policy/evaluate.js";
 import type { TokenRequest } from "./policy/request.js";
 import type { PolicySource } from "./policy-source.js";
-import type { RequestLedger } from "./request-ledger.js";
+import type { Claim, RequestClaims } from "./request-ledger.js";
 import { enrichRequest, type FactCache } from "./github/requester-facts.js";
 
 export interface SweepOptions {
@@ -27,9 +27,11 @@ export interface SweepOptions {
   metrics: Metrics;
   mode: Mode;
   pacer: Pacer;
-  requests: RequestLedger;
+  requests: RequestClaims;
   facts: FactCache;
   logger: Logger;
+  /** The org lock's fencing value: claims of a sweep whose lock was taken over are taken (0 in one process). */
+  fence?: number;
   /** Each GitHub call of a sweep is retried for up to this long. */
   callBudgetMs?: number;
   /** Aborted on shutdown: no review call starts after it. */
@@ -71,6 +73,7 @@ interface Judged {
   error: string | null;
   review: RecordInput["review"];
   batch: string | null;
+  claim?: Claim;
 }
 
 /**
@@ -196,10 +199,16 @@ async function review(
   retry: () => RetryOptions,
 ): Promise<void> {
   const groups = new Map<string, { action: ReviewAction; reason: string | null; entries: Judged[] }>();
-  for (const entry of judged) {
-    const outcome = entry.decision?.outcome;
-    if (outcome !== "approve" && outcome !== "deny") continue;
-    if (!options.requests.claim(target.org, entry.item.id)) {
+  const decided = judged.filter((e) => e.decision?.outcome === "approve" || e.decision?.outcome === "deny");
+  const claims = await options.requests.claimAll(
+    target.org,
+    decided.map((e) => e.item.id),
+    options.fence ?? 0,
+  );
+  for (const entry of decided) {
+    const outcome = entry.decision!.outcome as ReviewAction;
+    entry.claim = claims.get(entry.item.id);
+    if (!entry.claim) {
       entry.review = { status: "already_handled", httpStatus: null, attempts: 0, error: null };
       continue;
     }
@@ -225,7 +234,7 @@ async function review(
             attempts: 0,
             error: "shutting down; stays pending",
           };
-          options.requests.settle(target.org, entry.item.id, false);
+          await options.requests.settle(entry.claim!, false);
         }
         continue;
       }
@@ -238,7 +247,7 @@ async function review(
         );
         summary.calls.review += outcome.attempts;
         options.metrics.reviewCalls.inc({ result: outcome.status, via: "single" });
-        options.requests.settle(target.org, entry.item.id, outcome.status !== "failed");
+        await options.requests.settle(entry.claim!, outcome.status !== "failed");
         Object.assign(entry, { review: outcome, batch: `${batch} (1 request)` });
         continue;
       }
@@ -263,7 +272,7 @@ async function review(
           error: outcome.error,
         };
         if (outcome.status === "submitted") submitted.push(entry);
-        else options.requests.settle(target.org, entry.item.id, false);
+        else await options.requests.settle(entry.claim!, false);
       }
     }
   }
@@ -287,12 +296,15 @@ async function confirm(
     options.logger.warn({ org: target.org, err: error }, "cannot confirm bulk reviews; the next sweep will");
     stillPending = new Set(submitted.map((entry) => entry.item.id));
   }
-  for (const entry of submitted) {
-    const done = !stillPending.has(entry.item.id);
-    entry.review = { ...entry.review!, status: done ? "reviewed" : "unconfirmed" };
-    // Unconfirmed: released, so the next sweep takes it again (GitHub refuses a second review of a reviewed one).
-    options.requests.settle(target.org, entry.item.id, done);
-  }
+  // Settled together: with shared claims, one round trip to Redis for them all.
+  await Promise.all(
+    submitted.map((entry) => {
+      const done = !stillPending.has(entry.item.id);
+      entry.review = { ...entry.review!, status: done ? "reviewed" : "unconfirmed" };
+      // Unconfirmed: released, so the next sweep takes it again (GitHub refuses a second review of a reviewed one).
+      return options.requests.settle(entry.claim!, done);
+    }),
+  );
 }
 
 function count(summary: SweepSummary, record: DecisionRecord): void {

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { GitHubStandIn } from "../demo/github-stand-in.js";
 import type { GrantRecord } from "../src/audit/grant-record.js";
 import { auditGrants } from "../src/grants-audit.js";
+import { LocalGraceMemory } from "../src/shared/grace-memory.js";
 import { Pacer } from "../src/github/pacer.js";
 import { FactCache } from "../src/github/requester-facts.js";
 import { createLogger } from "../src/logger.js";
@@ -119,7 +120,6 @@ describe("grants audit", () => {
   it("revokes once the grant has been non-compliant for the whole grace period", async () => {
     await start();
     let clock = Date.parse("2026-11-01T00:00:00Z");
-    const firstSeen = new Map<string, number>();
     const options = {
       policies: staticPolicySource(POLICY),
       audit: service.audit,
@@ -130,7 +130,7 @@ describe("grants audit", () => {
       logger: createLogger({ level: "silent", format: "json" }),
       revoke: true,
       graceMs: 24 * 3600_000,
-      firstSeen,
+      grace: new LocalGraceMemory(),
       now: () => clock,
     };
     const target = { org: ORG, installationId: 1001, octokit: await service.probot.auth(1001) };

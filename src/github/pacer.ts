@@ -7,9 +7,22 @@
  */
 export interface PacerOptions {
   concurrency?: number;
+  /** Start times shared with other replicas (GitHub's limits are per installation, not per process). */
+  slots?: PaceSlots;
   minIntervalMs?: number;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
+}
+
+/**
+ * A lane's start times kept where every replica sees them: when the pacer has them, spacing and GitHub's pauses
+ * come from there, and the pacer itself only bounds this process's concurrency.
+ */
+export interface PaceSlots {
+  /** Takes the lane's next start: how long to wait for it (ms), or null when that is beyond `maxWaitMs`. */
+  reserve(lane: string, intervalMs: number, maxWaitMs: number): Promise<number | null>;
+  /** GitHub asked the installation to wait `forMs`: no replica starts a call on it before then. */
+  pause(lane: string, forMs: number): void;
 }
 
 /** The call could not start before its deadline: GitHub was not asked. */
@@ -33,8 +46,10 @@ export class Pacer {
   readonly #interval: number;
   readonly #now: () => number;
   readonly #sleep: (ms: number) => Promise<void>;
+  readonly #slots: PaceSlots | undefined;
 
   constructor(options: PacerOptions = {}) {
+    this.#slots = options.slots;
     this.#concurrency = options.concurrency ?? 1;
     this.#interval = options.minIntervalMs ?? 400;
     this.#now = options.now ?? Date.now;
@@ -55,6 +70,7 @@ export class Pacer {
     }
     lane.active++;
     try {
+      if (this.#slots) return await this.#sharedStart(key, call, deadline, queuedAt);
       // Never start after the deadline, whether the lane is paced, paused by GitHub, or was busy until now.
       const startAt = Math.max(lane.nextStart, lane.pausedUntil, this.#now());
       if (startAt > deadline) throw new QueueDeadlineError(this.#now() - queuedAt);
@@ -66,6 +82,13 @@ export class Pacer {
       lane.active--;
       lane.waiting.shift()?.();
     }
+  }
+
+  async #sharedStart<T>(key: string, call: () => Promise<T>, deadline: number, queuedAt: number): Promise<T> {
+    const wait = await this.#slots!.reserve(key, this.#interval, deadline - this.#now());
+    if (wait === null) throw new QueueDeadlineError(this.#now() - queuedAt);
+    if (wait > 0) await this.#sleep(wait);
+    return await call();
   }
 
   /** Waits for a free slot on the lane; false if the deadline comes first (the caller then gives up). */
@@ -93,6 +116,7 @@ export class Pacer {
   pauseUntil(key: string, until: number): void {
     const lane = this.#lane(key);
     lane.pausedUntil = Math.max(lane.pausedUntil, until);
+    this.#slots?.pause(key, until - this.#now());
   }
 
   #lane(key: string): Lane {
