@@ -16,7 +16,17 @@ export interface StandInOptions {
   /** GitHub has answered both over time for reviewing a request that is no longer pending. */
   alreadyReviewedStatus?: 404 | 422;
   secondaryRateLimit?: { maxPosts: number; windowMs: number; retryAfterSeconds: number };
+  /**
+   * How long after its 202 an accepted bulk review or revocation is carried out, as GitHub does it later
+   * (default 3000 ms; Infinity: never, a job GitHub lost). Until then the lists still show every id.
+   */
+  bulkDelayMs?: number;
+  /** The clock that decides when accepted bulk work is due; tests advance it instead of sleeping. */
+  now?: () => number;
 }
+
+/** GitHub carries out accepted bulk work a few seconds later. */
+export const DEFAULT_BULK_DELAY_MS = 3000;
 
 export type PatOwner = { login: string; id: number; [k: string]: unknown };
 
@@ -117,8 +127,6 @@ interface Route {
 }
 
 export class GitHubStandIn {
-  readonly reviews: Review[] = [];
-  readonly revocations: Revocation[] = [];
   readonly calls: Call[] = [];
 
   private readonly installations = new Map<number, string>();
@@ -128,6 +136,10 @@ export class GitHubStandIn {
   private readonly injections: { match: FaultMatch; faults: Fault[] }[] = [];
   private readonly rateRemaining = new Map<string, number>();
   private readonly recentPosts: number[] = [];
+  private readonly reviewLog: Review[] = [];
+  private readonly revocationLog: Revocation[] = [];
+  /** Accepted bulk reviews and revocations not yet carried out, in the order they were accepted. */
+  private readonly bulkWork: { due: number; apply: () => void }[] = [];
   private rateReset = nextHour();
   private tokenCounter = 0;
   private requestCounter = 0;
@@ -203,7 +215,27 @@ export class GitHubStandIn {
   addGrant(org: string, grant: PatGrant): void {
     getOrCreate(this.grants, org).set(grant.id, grant);
   }
+  /** Reviews carried out so far (a bulk review's only once GitHub has carried it out). */
+  get reviews(): Review[] {
+    this.applyDueBulkWork();
+    return this.reviewLog;
+  }
+  /** Revocations carried out so far. */
+  get revocations(): Revocation[] {
+    this.applyDueBulkWork();
+    return this.revocationLog;
+  }
+  /** Accepted bulk calls not yet carried out. */
+  get queuedBulkWork(): number {
+    this.applyDueBulkWork();
+    return this.bulkWork.length;
+  }
+  /** Carries out every accepted bulk call now, as if GitHub's queue had caught up. */
+  applyBulkWork(): void {
+    for (const work of this.bulkWork.splice(0)) work.apply();
+  }
   pending(org: string): PatRequest[] {
+    this.applyDueBulkWork();
     return [...(this.requests.get(org)?.values() ?? [])].filter((s) => s.pending).map((s) => s.request);
   }
   count(method: string, path: string | RegExp): number {
@@ -225,7 +257,15 @@ export class GitHubStandIn {
   }
 
   reset(): void {
-    for (const list of [this.reviews, this.revocations, this.calls, this.injections, this.recentPosts]) {
+    const lists = [
+      this.reviewLog,
+      this.revocationLog,
+      this.calls,
+      this.injections,
+      this.recentPosts,
+      this.bulkWork,
+    ];
+    for (const list of lists) {
       list.length = 0;
     }
     for (const map of [this.installations, this.requests, this.grants, this.tokens, this.rateRemaining]) {
@@ -258,6 +298,7 @@ export class GitHubStandIn {
       headers: flattenHeaders(req.headers),
     };
     this.calls.push(call);
+    this.applyDueBulkWork();
     // Charged on receipt, so even faulted and hung requests use up quota, as they would on GitHub.
     const rateHeaders = this.chargeRateLimit(req.headers.authorization);
 
@@ -429,15 +470,32 @@ export class GitHubStandIn {
     return { status: 204 };
   }
 
-  /** GitHub answers 202 and reviews asynchronously, skipping ids that are not pending; we do it at once. */
+  /** GitHub answers 202 and reviews later, skipping ids that are no longer pending by then. */
   private bulkReview(ctx: Ctx): Reply {
     const ids = parseIds(ctx.body.pat_request_ids, "pat_request_ids");
     const review = parseReview(ctx.body);
-    for (const id of ids) {
-      const stored = this.requests.get(ctx.org)?.get(id);
-      if (stored?.pending) this.recordReview(ctx.org, stored, { ...review, via: "bulk" });
-    }
+    this.later(() => {
+      for (const id of ids) {
+        const stored = this.requests.get(ctx.org)?.get(id);
+        if (stored?.pending) this.recordReview(ctx.org, stored, { ...review, via: "bulk" });
+      }
+    });
     return { status: 202, body: {} };
+  }
+
+  private later(apply: () => void): void {
+    const delay = this.options.bulkDelayMs ?? DEFAULT_BULK_DELAY_MS;
+    this.bulkWork.push({ due: this.clock() + delay, apply });
+  }
+
+  /** Carries out, in order, the bulk work whose time has come. */
+  private applyDueBulkWork(): void {
+    const now = this.clock();
+    while (this.bulkWork.length > 0 && this.bulkWork[0]!.due <= now) this.bulkWork.shift()!.apply();
+  }
+
+  private clock(): number {
+    return (this.options.now ?? Date.now)();
   }
 
   private recordReview(
@@ -446,7 +504,7 @@ export class GitHubStandIn {
     review: Omit<Review, "org" | "requestId" | "at">,
   ): void {
     stored.pending = false;
-    this.reviews.push({ org, requestId: stored.request.id, ...review, at: Date.now() });
+    this.reviewLog.push({ org, requestId: stored.request.id, ...review, at: Date.now() });
   }
 
   private listRequestRepositories(ctx: Ctx): Reply {
@@ -472,18 +530,20 @@ export class GitHubStandIn {
   private revokeGrant(ctx: Ctx): Reply {
     if (ctx.body.action !== "revoke") throw validationFailed("PersonalAccessToken", "action");
     if (!this.grants.get(ctx.org)?.delete(ctx.id)) throw notFound();
-    this.revocations.push({ org: ctx.org, patId: ctx.id, via: "single", at: Date.now() });
+    this.revocationLog.push({ org: ctx.org, patId: ctx.id, via: "single", at: Date.now() });
     return { status: 204 };
   }
 
   private bulkRevoke(ctx: Ctx): Reply {
     const ids = parseIds(ctx.body.pat_ids, "pat_ids");
     if (ctx.body.action !== "revoke") throw validationFailed("PersonalAccessToken", "action");
-    for (const patId of ids) {
-      if (this.grants.get(ctx.org)?.delete(patId)) {
-        this.revocations.push({ org: ctx.org, patId, via: "bulk", at: Date.now() });
+    this.later(() => {
+      for (const patId of ids) {
+        if (this.grants.get(ctx.org)?.delete(patId)) {
+          this.revocationLog.push({ org: ctx.org, patId, via: "bulk", at: Date.now() });
+        }
       }
-    }
+    });
     return { status: 202, body: {} };
   }
 

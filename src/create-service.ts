@@ -55,6 +55,8 @@ export interface ServiceDeps {
   metrics?: Metrics;
   /** What replicas share (Redis); this process's memory when absent. */
   state?: SharedState;
+  /** How sweeps and audits wait between the listings that confirm bulk calls; real time unless given. */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 /**
@@ -78,6 +80,7 @@ export function createJobs(config: Config, deps: ServiceDeps) {
     }),
     requests: state.requests,
     facts: new FactCache(),
+    ...(deps.sleep ? { sleep: deps.sleep } : {}),
   };
   const scheduler = new Scheduler({
     probot,

@@ -7,7 +7,8 @@ import { listGrantRepositories, listGrants, revokeGrants, type GrantItem } from 
 import { tokenRequestFromGrant } from "./github/token-request.js";
 import { MAX_BULK_IDS } from "./github/limits.js";
 import type { Pacer } from "./github/pacer.js";
-import { callsWithin } from "./github/retry.js";
+import { confirmBulk, type ConfirmOptions } from "./confirm-bulk.js";
+import { callsWithin, type RetryOptions } from "./github/retry.js";
 import type { Metrics } from "./metrics.js";
 import { evaluate, type Decision } from "./policy/evaluate.js";
 import type { TokenRequest } from "./policy/request.js";
@@ -15,7 +16,7 @@ import type { PolicySource } from "./policy-source.js";
 import { enrichRequest, type FactCache } from "./github/requester-facts.js";
 import type { GraceMemory } from "./shared/grace-memory.js";
 
-export interface GrantsAuditOptions {
+export interface GrantsAuditOptions extends ConfirmOptions {
   policies: PolicySource;
   audit: AuditLog;
   metrics: Metrics;
@@ -44,8 +45,10 @@ export interface GrantsSummary {
   revoked: number;
   would_revoke: number;
   in_grace: number;
+  /** Revocations GitHub accepted (bulk, 202) but still listed when the wait ended: revoked again next audit. */
+  revoke_submitted: number;
   revoke_failed: number;
-  calls: { list: number; repositories: number; revoke: number };
+  calls: { list: number; repositories: number; revoke: number; confirm: number };
   duration_ms: number;
 }
 
@@ -75,8 +78,9 @@ export async function auditGrants(
     revoked: 0,
     would_revoke: 0,
     in_grace: 0,
+    revoke_submitted: 0,
     revoke_failed: 0,
-    calls: { list: 0, repositories: 0, revoke: 0 },
+    calls: { list: 0, repositories: 0, revoke: 0, confirm: 0 },
     duration_ms: 0,
   };
   const done = (error: string | null) => {
@@ -155,29 +159,16 @@ export async function auditGrants(
 
   await options.grace.save(target.org, firstSeen);
 
-  if (options.revoke) {
-    const due = findings.filter((finding) => finding.action === "would_revoke");
-    for (let start = 0; start < due.length; start += MAX_BULK_IDS) {
-      const chunk = due.slice(start, start + MAX_BULK_IDS);
-      const outcome = await revokeGrants(
-        target.octokit,
-        target.org,
-        chunk.map((f) => f.grant.id),
-        { pacer: options.pacer, lane: String(target.installationId), retry: retry() },
-      );
-      summary.calls.revoke += outcome.attempts;
-      const action: GrantRecord["action"] =
-        outcome.status === "failed" ? "revoke_failed" : outcome.status === "not_found" ? "none" : "revoked";
-      for (const finding of chunk) finding.action = action;
-    }
-  }
+  if (options.revoke) await revoke(options, target, findings, summary, retry);
 
   for (const finding of findings) {
     const { action } = finding;
     if (action === "revoked") summary.revoked++;
     if (action === "would_revoke") summary.would_revoke++;
     if (action === "in_grace") summary.in_grace++;
+    if (action === "revoke_submitted") summary.revoke_submitted++;
     if (action === "revoke_failed") summary.revoke_failed++;
+    options.metrics.grantActions.inc({ action });
     options.audit.write(
       grantRecord({
         auditId,
@@ -189,4 +180,47 @@ export async function auditGrants(
     );
   }
   return done(null);
+}
+
+/**
+ * Revokes the grants due, 100 a call. A single revocation answers 204 when done; a bulk one 202, carried out
+ * later, so it is `revoked` only once the grants are gone from the list (confirmBulk), else `revoke_submitted`.
+ */
+async function revoke(
+  options: GrantsAuditOptions,
+  target: { org: string; installationId: number; octokit: Octokit },
+  findings: { grant: GrantItem; action: GrantRecord["action"] }[],
+  summary: GrantsSummary,
+  retry: () => RetryOptions,
+): Promise<void> {
+  const due = findings.filter((finding) => finding.action === "would_revoke");
+  const submitted: typeof findings = [];
+  for (let start = 0; start < due.length; start += MAX_BULK_IDS) {
+    const chunk = due.slice(start, start + MAX_BULK_IDS);
+    const outcome = await revokeGrants(
+      target.octokit,
+      target.org,
+      chunk.map((f) => f.grant.id),
+      { pacer: options.pacer, lane: String(target.installationId), retry: retry() },
+    );
+    summary.calls.revoke += outcome.attempts;
+    const action: GrantRecord["action"] =
+      outcome.status === "failed"
+        ? "revoke_failed"
+        : outcome.status === "not_found"
+          ? "none"
+          : outcome.status === "submitted"
+            ? "revoke_submitted"
+            : "revoked";
+    for (const finding of chunk) finding.action = action;
+    if (outcome.status === "submitted") submitted.push(...chunk);
+  }
+  if (submitted.length === 0) return;
+  const ids = submitted.map((finding) => finding.grant.id);
+  const list = () => listGrants(target.octokit, target.org, retry());
+  const { remaining, calls } = await confirmBulk("revoke", target.org, ids, list, options);
+  summary.calls.confirm = calls;
+  for (const finding of submitted) {
+    if (!remaining.has(finding.grant.id)) finding.action = "revoked";
+  }
 }

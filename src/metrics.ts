@@ -18,6 +18,24 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly confirmations = new Counter({
+    name: "pat_warden_bulk_confirmations_total",
+    help:
+      "Ids sent in bulk calls (202, carried out later) by call (review, revoke) and result: confirmed (gone from " +
+      "GitHub's list in time) or unconfirmed (still listed when the wait ended).",
+    labelNames: ["call", "result"] as const,
+    registers: [this.registry],
+  });
+
+  readonly grantActions = new Counter({
+    name: "pat_warden_grant_actions_total",
+    help:
+      "Grants found by audits that the policy would not approve, by action (none, in_grace, would_revoke, " +
+      "revoked, revoke_submitted, revoke_failed).",
+    labelNames: ["action"] as const,
+    registers: [this.registry],
+  });
+
   readonly reviewDuration = new Histogram({
     name: "pat_warden_review_call_duration_seconds",
     help: "Time from the first attempt of a review call to its end, retries included.",

@@ -76,8 +76,9 @@ export class Scheduler {
 
   /** Audits the grants of every installed organization (or only `org`). */
   auditGrants(reason: string, org?: string): Promise<GrantsSummary[]> {
+    const options = { ...this.options.grants, signal: this.#abort.signal };
     return this.#run(this.#audits, "grants_audit", reason, org, (target, id) =>
-      auditGrants(this.options.grants, target, id),
+      auditGrants(options, target, id),
     );
   }
 

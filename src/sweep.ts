@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import { readyClient, type Octokit } from "./github/client.js";
 import type { AuditLog } from "./audit/audit-log.js";
 import { decisionRecord, type DecisionRecord, type Mode, type RecordInput } from "./audit/decision-record.js";
+import { confirmBulk, type ConfirmOptions } from "./confirm-bulk.js";
 import { MAX_BULK_IDS } from "./github/limits.js";
 import type { Pacer } from "./github/pacer.js";
 import {
@@ -21,7 +22,7 @@ import type { PolicySource } from "./policy-source.js";
 import type { Claim, RequestClaims } from "./request-ledger.js";
 import { enrichRequest, type FactCache } from "./github/requester-facts.js";
 
-export interface SweepOptions {
+export interface SweepOptions extends ConfirmOptions {
   policies: PolicySource;
   audit: AuditLog;
   metrics: Metrics;
@@ -34,7 +35,7 @@ export interface SweepOptions {
   fence?: number;
   /** Each GitHub call of a sweep is retried for up to this long. */
   callBudgetMs?: number;
-  /** Aborted on shutdown: no review call starts after it. */
+  /** Aborted on shutdown: no review call starts after it, and the wait for bulk reviews ends. */
   signal?: AbortSignal;
   now?: () => number;
 }
@@ -80,9 +81,10 @@ interface Judged {
  * Repairs what webhooks missed: lists the org's pending requests, judges each with the current policy, and
  * reviews what the policy decides. Requests with the same action and reason share bulk calls (1–100 ids);
  * a group of one uses the single endpoint, which reports per request. Bulk reviews are confirmed by listing
- * the pending requests again. Cost for N pending in G groups: ⌈N/100⌉ list calls, Σ⌈n_g/100⌉ review calls,
- * ⌈N'/100⌉ confirm calls (N' still pending after the reviews), plus one repository listing per `subset` request
- * when the policy reads repository names or counts. One audit record per request.
+ * the pending requests again, with backoff, until they are gone (at most CONFIRM_BOUND_MS of waiting). Cost for
+ * N pending in G groups: ⌈N/100⌉ list calls, Σ⌈n_g/100⌉ review calls, ⌈N'/100⌉ confirm calls per listing (N'
+ * still pending at that listing; one listing when GitHub is done within the first wait), plus one repository
+ * listing per `subset` request when the policy reads repository names or counts. One audit record per request.
  */
 export async function sweepOrg(
   options: SweepOptions,
@@ -279,7 +281,12 @@ async function review(
   if (submitted.length > 0) await confirm(options, target, submitted, summary, retry);
 }
 
-/** Bulk reviews answer 202 with no result per id: a request still listed as pending was not reviewed (yet). */
+/**
+ * Bulk reviews answer 202 and are carried out later, with no result per id: the pending list is read again with
+ * backoff (awaitGone) until the requests leave it. One still listed after the bound is `unconfirmed`: GitHub took
+ * the review but has not shown it done. It stays claimed (the request ledger's memory, an hour) so the next sweeps
+ * do not review it again meanwhile; after that it is judged afresh.
+ */
 async function confirm(
   options: SweepOptions,
   target: SweepTarget,
@@ -287,22 +294,16 @@ async function confirm(
   summary: SweepSummary,
   retry: () => RetryOptions,
 ): Promise<void> {
-  let stillPending: Set<number>;
-  try {
-    const listed = await listPendingRequests(target.octokit, target.org, retry());
-    summary.calls.confirm = listed.calls;
-    stillPending = new Set(listed.items.map((item) => item.id));
-  } catch (error) {
-    options.logger.warn({ org: target.org, err: error }, "cannot confirm bulk reviews; the next sweep will");
-    stillPending = new Set(submitted.map((entry) => entry.item.id));
-  }
-  // Settled together: with shared claims, one round trip to Redis for them all.
+  const ids = submitted.map((entry) => entry.item.id);
+  const list = () => listPendingRequests(target.octokit, target.org, retry());
+  const { remaining, calls } = await confirmBulk("review", target.org, ids, list, options);
+  summary.calls.confirm = calls;
+  // Settled together (with shared claims, one round trip to Redis), unconfirmed ones too: see above.
   await Promise.all(
     submitted.map((entry) => {
-      const done = !stillPending.has(entry.item.id);
+      const done = !remaining.has(entry.item.id);
       entry.review = { ...entry.review!, status: done ? "reviewed" : "unconfirmed" };
-      // Unconfirmed: released, so the next sweep takes it again (GitHub refuses a second review of a reviewed one).
-      return options.requests.settle(entry.claim!, done);
+      return options.requests.settle(entry.claim!, true);
     }),
   );
 }

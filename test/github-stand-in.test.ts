@@ -1,6 +1,7 @@
 import { generateKeyPairSync, sign, type KeyObject } from "node:crypto";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import {
+  DEFAULT_BULK_DELAY_MS,
   startGitHubStandIn,
   type GitHubStandIn,
   type PatRequest,
@@ -175,16 +176,19 @@ describe("GitHub stand-in", () => {
     });
   });
 
-  it("bulk-reviews up to 100 ids and rejects more", async () => {
-    const { gh, token } = await start();
+  it("bulk-reviews up to 100 ids and rejects more; carries them out later, as GitHub does", async () => {
+    let now = 1_000_000;
+    const { gh, token } = await start({ now: () => now, bulkDelayMs: 3000 });
     for (let id = 1; id <= 150; id++) gh.addRequest(ORG, patRequest(id));
     const path = `/orgs/${ORG}/personal-access-token-requests`;
     const ids = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
+    const listed = async () =>
+      ((await (await api(gh, token, "GET", `${path}?per_page=100`)).json()) as []).length;
 
     expect((await api(gh, token, "POST", path, { pat_request_ids: ids(150), action: "deny" })).status).toBe(
       422,
     );
-    expect(gh.reviews).toEqual([]);
+    expect(gh.queuedBulkWork).toBe(0);
 
     const res = await api(gh, token, "POST", path, {
       pat_request_ids: ids(100),
@@ -193,14 +197,38 @@ describe("GitHub stand-in", () => {
     });
     expect(res.status).toBe(202);
     expect(await res.json()).toEqual({});
-    expect(gh.reviews).toHaveLength(100);
-    expect(gh.reviews.every((review) => review.via === "bulk" && review.action === "deny")).toBe(true);
-    expect(gh.pending(ORG)).toHaveLength(50);
+    // Accepted, not done: the list still shows every id, and a single review of one still succeeds.
+    expect(gh.reviews).toEqual([]);
+    expect(await listed()).toBe(100);
+    expect((await api(gh, token, "POST", `${path}/7`, { action: "approve" })).status).toBe(204);
+    now += 2999;
+    expect(gh.pending(ORG)).toHaveLength(149);
 
-    // Ids that are no longer pending, or unknown, are skipped silently, as GitHub's async job does.
+    now += 1;
+    // Carried out: the one reviewed meanwhile is skipped, as GitHub's job skips what is no longer pending.
+    expect(gh.pending(ORG)).toHaveLength(50);
+    expect(gh.reviews).toHaveLength(100);
+    expect(gh.reviews.filter((review) => review.via === "bulk" && review.action === "deny")).toHaveLength(99);
+    // A single review of a request the bulk job reviewed is refused as no longer pending.
+    expect((await api(gh, token, "POST", `${path}/1`, { action: "approve" })).status).toBe(422);
+
+    // Ids that are no longer pending, or unknown, are skipped silently.
     const again = await api(gh, token, "POST", path, { pat_request_ids: [1, 150, 9999], action: "approve" });
     expect(again.status).toBe(202);
+    expect(gh.queuedBulkWork).toBe(1);
+    gh.applyBulkWork();
     expect(gh.reviews.slice(100)).toMatchObject([{ requestId: 150, action: "approve", via: "bulk" }]);
+  });
+
+  it("never carries out bulk work with an infinite delay (a job GitHub lost)", async () => {
+    let now = 0;
+    const { gh, token } = await start({ now: () => now, bulkDelayMs: Infinity });
+    gh.addRequest(ORG, patRequest(1));
+    const path = `/orgs/${ORG}/personal-access-token-requests`;
+    expect((await api(gh, token, "POST", path, { pat_request_ids: [1], action: "deny" })).status).toBe(202);
+    now += 86_400_000;
+    expect(gh.pending(ORG)).toHaveLength(1);
+    expect(gh.reviews).toEqual([]);
   });
 
   it("answers injected faults in order, then behaves normally", async () => {
@@ -254,8 +282,9 @@ describe("GitHub stand-in", () => {
     expect(gh.pending(ORG).map((request) => request.id)).toEqual([3]);
   });
 
-  it("revokes grants singly and in bulk", async () => {
-    const { gh, token } = await start();
+  it("revokes grants singly at once and in bulk later", async () => {
+    let now = 0;
+    const { gh, token } = await start({ now: () => now });
     for (let id = 1; id <= 3; id++)
       gh.addGrant(ORG, { id, owner: { login: "octocat", id: 1 }, token_id: id });
     const path = `/orgs/${ORG}/personal-access-tokens`;
@@ -264,6 +293,8 @@ describe("GitHub stand-in", () => {
     expect((await api(gh, token, "POST", `${path}/1`, { action: "revoke" })).status).toBe(204);
     expect((await api(gh, token, "POST", `${path}/1`, { action: "revoke" })).status).toBe(404);
     expect((await api(gh, token, "POST", path, { action: "revoke", pat_ids: [2, 3] })).status).toBe(202);
+    expect(await (await api(gh, token, "GET", path)).json()).toMatchObject([{ id: 2 }, { id: 3 }]);
+    now += DEFAULT_BULK_DELAY_MS;
     expect(await (await api(gh, token, "GET", path)).json()).toEqual([]);
     expect(gh.revocations.map(({ patId, via }) => ({ patId, via }))).toEqual([
       { patId: 1, via: "single" },

@@ -9,7 +9,7 @@ import { FactCache } from "../src/github/requester-facts.js";
 import { createLogger } from "../src/logger.js";
 import { staticPolicySource } from "../src/policy-source.js";
 import { grantOfKind } from "./support/fault-kit.js";
-import { policyState, startWithGitHub, stopAll, type TestService } from "./support/service.js";
+import { policyState, sharedClock, startWithGitHub, stopAll, type TestService } from "./support/service.js";
 
 // Audits of approved tokens against the GitHub stand-in: the same evaluator judges them; non-compliant ones
 // are reported, and revoked only when the operator turned revocation on and the grace period has passed.
@@ -19,11 +19,20 @@ const POLICY = policyState(readFileSync("policies/default.yml", "utf8"), "polici
 
 let github: GitHubStandIn;
 let service: TestService;
+let timing: ReturnType<typeof sharedClock>;
 
 afterEach(() => stopAll(github, service));
 
-async function start(env: Record<string, string> = {}) {
-  ({ github, service } = await startWithGitHub({ policy: POLICY, env }));
+async function start(env: Record<string, string> = {}, bulkDelayMs?: number) {
+  ({
+    github,
+    service,
+    clock: timing,
+  } = await startWithGitHub({
+    policy: POLICY,
+    env,
+    ...(bulkDelayMs !== undefined ? { bulkDelayMs } : {}),
+  }));
   // 230 grants over 3 pages: 200 compliant read-only, 25 that never expire, 5 with organization administration.
   for (let id = 1; id <= 200; id++) github.addGrant(ORG, grantOfKind("approve", id));
   for (let id = 201; id <= 225; id++) github.addGrant(ORG, grantOfKind("deny-never-expires", id));
@@ -44,7 +53,7 @@ describe("grants audit", () => {
       would_revoke: 25,
       revoked: 0,
     });
-    expect(summary!.calls).toEqual({ list: 3, repositories: 0, revoke: 0 });
+    expect(summary!.calls).toEqual({ list: 3, repositories: 0, revoke: 0, confirm: 0 });
     expect(github.revocations).toEqual([]);
     expect(github.count("POST", /personal-access-tokens/)).toBe(0);
     expect(findings()).toHaveLength(30);
@@ -67,8 +76,11 @@ describe("grants audit", () => {
   it("revokes non-compliant grants in bulk when turned on, never those left to a human", async () => {
     await start({ REVOKE_NONCOMPLIANT: "true", REVOKE_GRACE_HOURS: "0" });
     const [summary] = await service.scheduler.auditGrants("test");
-    expect(summary).toMatchObject({ revoked: 25, would_revoke: 0, revoke_failed: 0 });
+    expect(summary).toMatchObject({ revoked: 25, would_revoke: 0, revoke_submitted: 0, revoke_failed: 0 });
     expect(summary!.calls.revoke).toBe(1);
+    // Confirmed by listing the grants again after the first wait (3 pages before, 3 after: 205 left).
+    expect(timing.waits).toEqual([1000]);
+    expect(summary!.calls.confirm).toBe(3);
     expect(github.revocations.map((r) => r.patId).sort((a, b) => a - b)).toEqual(
       Array.from({ length: 25 }, (_, i) => 201 + i),
     );
@@ -119,6 +131,7 @@ describe("grants audit", () => {
 
   it("revokes once the grant has been non-compliant for the whole grace period", async () => {
     await start();
+    const shared = timing;
     let clock = Date.parse("2026-11-01T00:00:00Z");
     const options = {
       policies: staticPolicySource(POLICY),
@@ -132,6 +145,7 @@ describe("grants audit", () => {
       graceMs: 24 * 3600_000,
       grace: new LocalGraceMemory(),
       now: () => clock,
+      sleep: shared.sleep,
     };
     const target = { org: ORG, installationId: 1001, octokit: await service.probot.auth(1001) };
     expect(await auditGrants(options, target, "a1")).toMatchObject({ in_grace: 25, revoked: 0 });
@@ -142,6 +156,26 @@ describe("grants audit", () => {
     expect(findings().filter((r) => r.audit_id === "a3" && r.pat_id === 201)).toMatchObject([
       { action: "revoked", non_compliant_since: "2026-11-01T00:00:00.000Z" },
     ]);
+  });
+
+  it("records a bulk revocation GitHub has not carried out in time as submitted, and revokes it again next audit", async () => {
+    // GitHub takes 90 s; pat-warden waits 60 s at most.
+    await start({ REVOKE_NONCOMPLIANT: "true", REVOKE_GRACE_HOURS: "0" }, 90_000);
+    const [first] = await service.scheduler.auditGrants("first");
+    expect(timing.waits.reduce((a, b) => a + b)).toBe(60_000);
+    expect(first).toMatchObject({ revoked: 0, revoke_submitted: 25, revoke_failed: 0 });
+    expect(findings().filter((r) => r.action === "revoke_submitted")).toHaveLength(25);
+    expect(github.revocations).toEqual([]);
+
+    // Still listed at the next audit: revoked again; meanwhile GitHub carries out the first, and the list shows it.
+    const [second] = await service.scheduler.auditGrants("second");
+    expect(second).toMatchObject({ non_compliant: 25, revoked: 25, revoke_submitted: 0 });
+    expect(github.revocations).toHaveLength(25);
+    const metrics = await service.metrics.registry.metrics();
+    expect(metrics).toContain('pat_warden_bulk_confirmations_total{call="revoke",result="unconfirmed"} 25');
+    expect(metrics).toContain('pat_warden_bulk_confirmations_total{call="revoke",result="confirmed"} 25');
+    expect(metrics).toContain('pat_warden_grant_actions_total{action="revoke_submitted"} 25');
+    expect(metrics).toContain('pat_warden_grant_actions_total{action="revoked"} 25');
   });
 
   it("reports a clear error when the App may not list grants", async () => {

@@ -4,7 +4,14 @@ import type { GitHubStandIn, PatRequest } from "../demo/github-stand-in.js";
 import { sampleRequest, webhookPayload } from "../demo/samples.js";
 import { deliverWebhook, requestOfKind } from "./support/fault-kit.js";
 import type { DecisionRecord } from "../src/audit/decision-record.js";
-import { policyState, startWithGitHub, stopAll, type TestService } from "./support/service.js";
+import { CONFIRM_BOUND_MS } from "../src/confirm-bulk.js";
+import { Pacer } from "../src/github/pacer.js";
+import { FactCache } from "../src/github/requester-facts.js";
+import { createLogger } from "../src/logger.js";
+import { staticPolicySource } from "../src/policy-source.js";
+import { RequestLedger } from "../src/request-ledger.js";
+import { sweepOrg } from "../src/sweep.js";
+import { policyState, sharedClock, startWithGitHub, stopAll, type TestService } from "./support/service.js";
 
 // Sweeps of the pending list against the GitHub stand-in: exact call counts for a backlog, bulk grouping, no
 // request reviewed twice (sweep after sweep, sweep racing a webhook), rate limits honoured.
@@ -14,11 +21,16 @@ const POLICY = policyState(readFileSync("policies/default.yml", "utf8"), "polici
 
 let github: GitHubStandIn;
 let service: TestService;
+let clock: ReturnType<typeof sharedClock>;
 
 afterEach(() => stopAll(github, service));
 
-async function start(env: Record<string, string> = {}) {
-  ({ github, service } = await startWithGitHub({ policy: POLICY, env }));
+async function start(env: Record<string, string> = {}, bulkDelayMs?: number) {
+  ({ github, service, clock } = await startWithGitHub({
+    policy: POLICY,
+    env,
+    ...(bulkDelayMs !== undefined ? { bulkDelayMs } : {}),
+  }));
 }
 
 /** The kinds this file names, as the fault kit's request kinds (same policy outcomes). */
@@ -163,6 +175,78 @@ describe("a sweep of a large backlog", () => {
       repositories: ["api", "docs"],
       repository_count: 2,
     });
+  });
+});
+
+describe("bulk reviews, which GitHub carries out after its 202", () => {
+  const metric = async (name: string) => {
+    const text = await service.metrics.registry.metrics();
+    return text.split("\n").filter((line) => line.startsWith(name));
+  };
+
+  it("waits with backoff until the requests leave the pending list, then records them reviewed", async () => {
+    // Carried out 2.5 s after the 202: still listed at the first look (1 s), gone at the second (3 s).
+    await start({}, 2500);
+    for (const request of backlog("approve", 1, 5)) github.addRequest(ORG, request);
+    const [summary] = await service.scheduler.sweep("test");
+    expect(clock.waits).toEqual([1000, 2000]);
+    expect(summary).toMatchObject({ approved: 5, unconfirmed: 0 });
+    expect(summary!.calls).toEqual({ list: 1, repositories: 0, review: 1, confirm: 2 });
+    expect(decisions().every((r) => r.review_status === "reviewed")).toBe(true);
+    expect(github.pending(ORG)).toEqual([]);
+    expect(await metric("pat_warden_bulk_confirmations_total")).toEqual([
+      'pat_warden_bulk_confirmations_total{call="review",result="confirmed"} 5',
+    ]);
+  });
+
+  it("records what is still pending after the bound as unconfirmed, and does not review it again meanwhile", async () => {
+    // GitHub takes longer than pat-warden waits.
+    await start({}, CONFIRM_BOUND_MS + 30_000);
+    for (const request of backlog("approve", 1, 3)) github.addRequest(ORG, request);
+    const [summary] = await service.scheduler.sweep("test");
+    expect(clock.waits).toEqual([1000, 2000, 4000, 8000, 16000, 29000]);
+    expect(clock.waits.reduce((a, b) => a + b)).toBe(CONFIRM_BOUND_MS);
+    expect(summary).toMatchObject({ approved: 0, unconfirmed: 3, review_failed: 0 });
+    expect(decisions().map((r) => r.review_status)).toEqual(["unconfirmed", "unconfirmed", "unconfirmed"]);
+    expect(await metric("pat_warden_bulk_confirmations_total")).toEqual([
+      'pat_warden_bulk_confirmations_total{call="review",result="unconfirmed"} 3',
+    ]);
+
+    // The next sweep still sees them pending, and leaves them to the review GitHub accepted.
+    const posts = github.count("POST", /personal-access-token-requests/);
+    const [next] = await service.scheduler.sweep("next");
+    expect(next).toMatchObject({ pending: 3, already_handled: 3, approved: 0 });
+    expect(github.count("POST", /personal-access-token-requests/)).toBe(posts);
+    // GitHub then carries the first review out: each request reviewed once.
+    github.applyBulkWork();
+    expect(github.pending(ORG)).toEqual([]);
+    expect([...reviewCounts().values()]).toEqual([1, 1, 1]);
+  });
+
+  it("judges an unconfirmed request afresh once the hold has passed (a review GitHub lost)", async () => {
+    ({ github, service, clock } = await startWithGitHub({ policy: POLICY, bulkDelayMs: Infinity }));
+    for (const request of backlog("approve", 1, 2)) github.addRequest(ORG, request);
+    let now = Date.parse("2026-11-01T00:00:00Z");
+    const holdMs = 3600_000;
+    const options = {
+      policies: staticPolicySource(POLICY),
+      audit: service.audit,
+      metrics: service.metrics,
+      mode: "enforce" as const,
+      pacer: new Pacer({ minIntervalMs: 0 }),
+      requests: new RequestLedger(holdMs, 1000, () => now),
+      facts: new FactCache(),
+      logger: createLogger({ level: "silent", format: "json" }),
+      sleep: clock.sleep,
+    };
+    const target = { org: ORG, installationId: 1001, octokit: await service.probot.auth(1001) };
+    expect(await sweepOrg(options, target, "s1")).toMatchObject({ unconfirmed: 2 });
+    now += holdMs - 1;
+    expect(await sweepOrg(options, target, "s2")).toMatchObject({ already_handled: 2 });
+    expect(github.count("POST", "/orgs/octo-org/personal-access-token-requests")).toBe(1);
+    now += 1;
+    expect(await sweepOrg(options, target, "s3")).toMatchObject({ unconfirmed: 2 });
+    expect(github.count("POST", "/orgs/octo-org/personal-access-token-requests")).toBe(2);
   });
 });
 

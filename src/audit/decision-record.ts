@@ -55,8 +55,8 @@ export interface DecisionRecord extends RequestIdentity {
   mode: Mode;
   /**
    * `skipped` when no call was due (outcome review or error, dry-run); `already_handled` when another webhook or
-   * sweep of this process reviewed it; `submitted`/`unconfirmed` for bulk reviews GitHub accepted but that were
-   * still listed as pending afterwards (the next sweep takes them again).
+   * sweep of this process reviewed it; `unconfirmed` for a bulk review GitHub accepted (202) but still listed as
+   * pending when the sweep's wait for it ended (not reviewed again for an hour, then judged afresh).
    */
   review_status: ReviewOutcome["status"] | "skipped" | "submitted" | "unconfirmed";
   review_http_status: number | null;

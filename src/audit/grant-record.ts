@@ -34,7 +34,11 @@ export interface GrantRecord {
   policy_revision: string;
   /** When this process first found it non-compliant (ISO 8601). */
   non_compliant_since: string;
-  action: "none" | "in_grace" | "would_revoke" | "revoked" | "revoke_failed";
+  /**
+   * `revoked` only once GitHub no longer lists the grant; `revoke_submitted` when a bulk revocation was accepted
+   * (202) but the grant was still listed when the wait ended (the next audit revokes it again if still listed).
+   */
+  action: "none" | "in_grace" | "would_revoke" | "revoked" | "revoke_submitted" | "revoke_failed";
 }
 
 export function grantRecord(input: {

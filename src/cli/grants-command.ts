@@ -38,7 +38,7 @@ function printTable(summaries: GrantsSummary[]): void {
     }
     console.log(
       `  grants ${s.grants}: compliant ${s.compliant}, non-compliant ${s.non_compliant}, left to a human ${s.needs_review}; ` +
-        `revoked ${s.revoked}, would revoke ${s.would_revoke}, in grace ${s.in_grace}, revoke failed ${s.revoke_failed}`,
+        `revoked ${s.revoked}, would revoke ${s.would_revoke}, in grace ${s.in_grace}, revoke submitted ${s.revoke_submitted}, revoke failed ${s.revoke_failed}`,
     );
   }
 }

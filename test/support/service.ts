@@ -63,6 +63,7 @@ export async function startTestService(options: {
   /** Write audit records to the log as production does, instead of collecting them. */
   auditToLog?: boolean;
   orgPolicies?: boolean;
+  sleep?: (ms: number) => Promise<void>;
 }): Promise<TestService & { orgPolicies: OrgPolicySource | null }> {
   const logs = capturingStream();
   const audit = collectingAudit();
@@ -84,25 +85,55 @@ export async function startTestService(options: {
       ? { policyRepo: { source: orgPolicies, repo: config.policyRepo, path: config.policyFile } }
       : {}),
     ...(options.auditToLog ? {} : { audit }),
+    ...(options.sleep ? { sleep: options.sleep } : {}),
   });
   return { ...service, audit, logs, orgPolicies };
 }
 
-/** The GitHub stand-in with these installations, and the real service pointed at it. Close both after. */
+/**
+ * A clock shared by the stand-in and the service: the service's waits for bulk calls (1 s, 2 s, …) advance it at
+ * once instead of sleeping, and the stand-in carries out accepted bulk work when it is due by that clock.
+ */
+export function sharedClock() {
+  const waits: number[] = [];
+  let skew = 0;
+  return {
+    waits,
+    now: () => Date.now() + skew,
+    sleep: (ms: number) => {
+      waits.push(ms);
+      skew += ms;
+      return Promise.resolve();
+    },
+  };
+}
+
+/**
+ * The GitHub stand-in with these installations, and the real service pointed at it. Close both after. The
+ * stand-in carries out bulk calls `bulkDelayMs` after accepting them (0.5 s unless given: before the first wait ends), by a clock the
+ * service's waits advance.
+ */
 export async function startWithGitHub(options: {
   policy: PolicyState;
   env?: Record<string, string>;
   installations?: [org: string, id: number][];
   orgPolicies?: boolean;
+  bulkDelayMs?: number;
 }) {
-  const github = await startGitHubStandIn({ appPublicKey: TEST_PRIVATE_KEY });
+  const clock = sharedClock();
+  const github = await startGitHubStandIn({
+    appPublicKey: TEST_PRIVATE_KEY,
+    now: clock.now,
+    bulkDelayMs: options.bulkDelayMs ?? 500,
+  });
   for (const [org, id] of options.installations ?? [["octo-org", 1001]]) github.addInstallation(org, id);
   const service = await startTestService({
     policy: options.policy,
     ...(options.orgPolicies ? { orgPolicies: true } : {}),
     env: { GHE_HOST: github.host, GHE_PROTOCOL: "http", ...options.env },
+    sleep: clock.sleep,
   });
-  return { github, service };
+  return { github, service, clock };
 }
 
 /** Stops what startWithGitHub started: jobs first, so nothing calls the stand-in after it is gone. */
