@@ -178,7 +178,7 @@ describe("pat-warden explain", () => {
       "test/fixtures/requests/list-item.subset-unlisted.json",
     );
     expect(unlisted.stdout).toContain(
-      "         ✗ an unknown number of repositories; at most 20 are accepted (data missing)",
+      "         ? the number of selected repositories is unknown; at most 20 are accepted",
     );
     expect(unlisted.stdout).toContain("outcome: review");
   });

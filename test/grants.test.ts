@@ -117,7 +117,13 @@ describe("grants audit", () => {
     expect(summary).toMatchObject({ grants: 1, needs_review: 1, non_compliant: 0 });
     expect(findings()[0]).toMatchObject({
       outcome: "review",
-      reasons: ["the justification is unknown; a justification matching /TICKET-[0-9]+/ is required"],
+      unknown_facts: [
+        {
+          rule: "ticket-required",
+          condition: "justification",
+          reason: "the justification is unknown; a justification matching /TICKET-[0-9]+/ is required",
+        },
+      ],
     });
   });
 

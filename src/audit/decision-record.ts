@@ -49,6 +49,11 @@ export interface DecisionRecord extends RequestIdentity {
   rule: string | null;
   rule_line: number | null;
   reasons: string[];
+  /**
+   * Checks GitHub did not give the data for and that could have changed the outcome: which rule and condition,
+   * and what could not be told (and why). Empty when everything was known.
+   */
+  unknown_facts: UnknownFactRecord[];
   deny_reason: string | null;
   policy_source: string | null;
   policy_revision: string | null;
@@ -95,6 +100,13 @@ export function repositoryFields(request: TokenRequest) {
   };
 }
 
+export type UnknownFactRecord = { rule: string; condition: string; reason: string };
+
+/** The decision's unknown checks as audit records list them. */
+export function unknownFacts(decision: Decision): UnknownFactRecord[] {
+  return decision.unknowns.map((fact) => ({ rule: fact.rule, condition: fact.condition, reason: fact.text }));
+}
+
 /** Lifetime in days, to two decimals; null when the token never expires. */
 export function recordedLifetime(request: TokenRequest): number | null {
   const lifetime = lifetimeDays(request);
@@ -132,6 +144,7 @@ export function decisionRecord(input: RecordInput): DecisionRecord {
     rule: decision?.rule?.name ?? null,
     rule_line: decision?.rule?.line ?? null,
     reasons: input.error !== null ? [input.error.message] : [...(decision?.reasons ?? [])],
+    unknown_facts: decision ? unknownFacts(decision) : [],
     deny_reason: decision?.denyReason ?? null,
     policy_source: decision?.policy.source ?? null,
     policy_revision: decision?.policy.revision ?? null,

@@ -1,7 +1,12 @@
 import type { GrantItem } from "../github/grants.js";
 import type { Decision } from "../policy/evaluate.js";
 import type { PermissionSet, TokenRequest } from "../policy/request.js";
-import { recordedLifetime, repositoryFields } from "./decision-record.js";
+import {
+  recordedLifetime,
+  repositoryFields,
+  unknownFacts,
+  type UnknownFactRecord,
+} from "./decision-record.js";
 
 /**
  * One approved token the current policy would not approve, as written by a grants audit. Compliant grants are
@@ -30,6 +35,8 @@ export interface GrantRecord {
   rule: string | null;
   rule_line: number | null;
   reasons: string[];
+  /** What GitHub could not tell that left the grant to a human (a grant has no justification, for one). */
+  unknown_facts: UnknownFactRecord[];
   policy_source: string;
   policy_revision: string;
   /** When this process first found it non-compliant (ISO 8601). */
@@ -72,6 +79,7 @@ export function grantRecord(input: {
     rule: decision.rule?.name ?? null,
     rule_line: decision.rule?.line ?? null,
     reasons: [...decision.reasons],
+    unknown_facts: unknownFacts(decision),
     policy_source: decision.policy.source,
     policy_revision: decision.policy.revision,
     non_compliant_since: new Date(input.since).toISOString(),

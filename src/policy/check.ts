@@ -1,14 +1,38 @@
 import type { TokenRequest } from "./request.js";
 
-/** The result of one test of one condition: a human sentence plus whether it held. */
+/**
+ * The result of one test of one condition: a human sentence plus whether it held. A check is true (`ok`), false,
+ * or unknown (`unknown`, with `ok` false): GitHub did not give what it needs, so it neither held nor failed.
+ */
 export interface Check {
   /** The condition's key in the policy, e.g. `permissions` or `expiry.max_days`. */
   readonly condition: string;
   readonly ok: boolean;
-  /** What was found, and when it failed, what would be accepted. Goes into deny reasons and the audit log. */
+  /**
+   * What was found, and when it failed, what would be accepted. Goes into deny reasons and the audit log. For an
+   * unknown check, what could not be told and why.
+   */
   readonly text: string;
-  /** Failed only because GitHub did not give the data (no token name, repositories not listed): not a verdict. */
+  /** Not decided: GitHub did not give the data (no token name, a lookup failed, a partial list). Never a verdict. */
   readonly unknown?: boolean;
+}
+
+/** Truth of a check, or of several checks taken together (all must hold), in three values. */
+export type Truth = true | false | "unknown";
+
+/** Kleene conjunction: false if any check failed, else unknown if any is unknown, else true. */
+export function truthOf(checks: readonly Check[]): Truth {
+  let unknown = false;
+  for (const check of checks) {
+    if (check.unknown) unknown = true;
+    else if (!check.ok) return false;
+  }
+  return unknown ? "unknown" : true;
+}
+
+/** "the token name is unknown: GitHub did not send it" — what could not be told, and why when known. */
+export function unknownText(what: string, why: string | undefined): string {
+  return why ? `${what}: ${why}` : what;
 }
 
 /** A compiled condition: immutable, patterns already built; `test` is pure and cheap. */

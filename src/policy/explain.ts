@@ -2,7 +2,6 @@ import type { Check } from "./check.js";
 import type { CompiledPolicy } from "./compile.js";
 import { formatDays, lifetimeDays } from "./conditions/expiry.js";
 import type { Decision, RuleTrace } from "./evaluate.js";
-import { PERMISSION_CATEGORIES } from "./permission-names.js";
 import type { PermissionSet, TokenRequest } from "./request.js";
 
 /**
@@ -18,8 +17,7 @@ export function explainDecision(policy: CompiledPolicy, request: TokenRequest, d
     "rules, in order:",
   ];
   decision.trace.forEach((step, index) => {
-    const decides = decision.rule !== null && index === decision.trace.length - 1;
-    lines.push(...describeStep(step, index + 1, decides));
+    lines.push(...describeStep(step, index + 1, decides(decision, step)));
   });
   policy.rules.slice(decision.trace.length).forEach((rule, offset) => {
     lines.push(`  ${decision.trace.length + offset + 1}. ${rule.name} (line ${rule.line}) — not reached`);
@@ -33,6 +31,9 @@ export function explainDecision(policy: CompiledPolicy, request: TokenRequest, d
       : `decided by: no_match (${policy.noMatch}): no rule decided`,
   );
   lines.push("reasons:", ...decision.reasons.map((reason) => `  - ${reason}`));
+  if (decision.unknowns.length > 0) {
+    lines.push("unknown facts:", ...decision.unknowns.map((fact) => `  - rule "${fact.rule}": ${fact.text}`));
+  }
   lines.push(`deny reason: ${decision.denyReason ?? "none"}`);
   return lines;
 }
@@ -59,12 +60,14 @@ export function decisionToJson(policy: CompiledPolicy, request: TokenRequest, de
     rule: decision.rule,
     reasons: decision.reasons,
     deny_reason: decision.denyReason,
-    trace: decision.trace.map((step, index) => ({
+    unknowns: decision.unknowns,
+    trace: decision.trace.map((step) => ({
       rule: step.rule.name,
       line: step.rule.line,
       applies: step.applies,
       result: step.result,
-      decides: decision.rule !== null && index === decision.trace.length - 1,
+      results: step.results,
+      decides: decides(decision, step),
       match: step.matchChecks.map(checkToJson),
       require: step.requireChecks.map(checkToJson),
     })),
@@ -72,6 +75,13 @@ export function decisionToJson(policy: CompiledPolicy, request: TokenRequest, de
       .slice(decision.trace.length)
       .map((rule) => ({ rule: rule.name, line: rule.line })),
   };
+}
+
+/** The step of the rule the decision names (the first uncertain one, when unknown facts left it to a human). */
+function decides(decision: Decision, step: RuleTrace): boolean {
+  return (
+    decision.rule !== null && decision.rule.name === step.rule.name && decision.rule.line === step.rule.line
+  );
 }
 
 function checkToJson(check: Check) {
@@ -107,8 +117,8 @@ function describeRequest(request: TokenRequest): string[] {
 
 /** `organization: members (read); repository: contents (write), metadata (read)`, or `none`. */
 export function describePermissions(set: PermissionSet): string {
-  const parts = PERMISSION_CATEGORIES.flatMap((category) => {
-    const entries = Object.entries(set[category]);
+  const parts = Object.entries(set).flatMap(([category, permissions]) => {
+    const entries = Object.entries(permissions);
     if (entries.length === 0) return [];
     return [`${category}: ${entries.map(([name, level]) => `${name} (${level})`).join(", ")}`];
   });
@@ -146,7 +156,7 @@ function describeStep(step: RuleTrace, position: number, decides: boolean): stri
   const indent = "       ";
   if (rule.match.length === 0) lines.push(`${indent}match: none (applies to every request)`);
   else lines.push(`${indent}match:`, ...step.matchChecks.map((check) => `${indent}  ${mark(check)}`));
-  if (!step.applies) {
+  if (step.applies === false) {
     lines.push(`${indent}require: not checked`, `${indent}→ does not apply`);
     return lines;
   }
@@ -157,23 +167,26 @@ function describeStep(step: RuleTrace, position: number, decides: boolean): stri
 }
 
 function describeResult(step: RuleTrace): string {
-  const failed = step.requireChecks.filter((check) => !check.ok);
+  if (step.result === "unknown") {
+    const could = step.results.map((result) => (result === "continue" ? "not decide" : result)).join(" or ");
+    const which = step.applies === "unknown" ? "whether it applies" : "whether its require holds";
+    return `could ${could}: ${which} depends on data GitHub did not give`;
+  }
+  const failed = step.requireChecks.filter((check) => !check.ok && !check.unknown);
   if (failed.length === 0) {
     return step.result === "continue"
       ? "continue (outcome; on to the next rule)"
       : `${step.result} (outcome)`;
   }
   const because = `${count(failed.length, "require check")} failed`;
-  if (step.result === "review" && step.rule.otherwise === "deny") {
-    return `review (otherwise is deny, but ${because} only for data GitHub did not give: left to a human)`;
-  }
   return step.result === "continue"
     ? `continue (otherwise, ${because}; on to the next rule)`
     : `${step.result} (otherwise, ${because})`;
 }
 
+/** ✓ held, ✗ failed, ? could not be told. */
 function mark(check: Check): string {
-  return `${check.ok ? "✓" : "✗"} ${check.text}${check.unknown ? " (data missing)" : ""}`;
+  return `${check.unknown ? "?" : check.ok ? "✓" : "✗"} ${check.text}`;
 }
 
 function count(n: number, noun: string): string {

@@ -1,9 +1,18 @@
-import type { PermissionCategory } from "./permission-names.js";
-
-/** Permissions by category, each a map from permission name to the level GitHub reported (a free string). */
-export type PermissionSet = Record<PermissionCategory, Readonly<Record<string, string>>>;
+/**
+ * Permissions by category, each a map from permission name to the level GitHub reported (a free string). The
+ * three categories pat-warden knows (`organization`, `repository`, `other`) are always present; a category GitHub
+ * reports that this code does not know is kept under its own name, so it is judged (and refused by every
+ * ceiling) instead of vanishing.
+ */
+export type PermissionSet = Readonly<Record<string, Readonly<Record<string, string>>>>;
 
 export type RepositorySelection = "none" | "all" | "subset";
+
+/**
+ * A fact about a request that GitHub may fail to give. Checks that read a missing fact are unknown: neither held
+ * nor failed (see `evaluate`).
+ */
+export type FactName = "token_name" | "justification" | "teams" | "repositories" | "permissions_added";
 
 /**
  * A token request as the policy sees it: plain data, normalised from a webhook payload or a REST list item.
@@ -19,8 +28,12 @@ export interface TokenRequest {
   /** What this request adds or upgrades (`permissions_added` ∪ `permissions_upgraded`); null when unknown. */
   permissionsAdded: PermissionSet | null;
   repositorySelection: RepositorySelection;
-  /** Repository names (without the org) for `subset`; null when GitHub did not list them. */
+  /**
+   * Repository names (without the org) GitHub listed for `subset`; null when it listed none. May be partial:
+   * the list is complete only when `repositoryCount` is known and no larger than its length.
+   */
   repositories: readonly string[] | null;
+  /** How many repositories a `subset` covers, as GitHub counted them; null when not given (lists and grants). */
   repositoryCount: number | null;
   /** ISO 8601. Lifetimes are measured from here, so a decision does not depend on when it is made. */
   createdAt: string;
@@ -33,9 +46,16 @@ export interface TokenRequest {
   justification?: string | null;
   /**
    * The teams named in the policy that the requester is an active member of, lowercased `org/team-slug`;
-   * undefined when unknown (not fetched, or GitHub could not say).
+   * undefined when no membership is known (not fetched, or GitHub could not say for any team).
    */
   teams?: readonly string[];
+  /** Teams (lowercased `org/team-slug`) whose membership GitHub could not tell: neither member nor not. */
+  teamsUnknown?: readonly string[];
+  /**
+   * Why a fact is missing, in words for the audit record and the reviewer ("GitHub answered 502"). Optional:
+   * a missing fact without an entry is still unknown.
+   */
+  unknownWhy?: Readonly<Partial<Record<FactName, string>>>;
 }
 
 export const EMPTY_PERMISSIONS: PermissionSet = Object.freeze({

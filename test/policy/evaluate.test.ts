@@ -16,6 +16,8 @@ interface ConditionCase {
   request: Partial<TokenRequest>;
   outcome: "approve" | "deny" | "review";
   reasons: string[];
+  /** The outcome is review because `reasons` (the unknown checks) could have gone either way. */
+  unknown?: boolean;
 }
 
 /** Runs each case against `r` (approve when the block holds, deny otherwise) and checks every visible output. */
@@ -28,10 +30,19 @@ function runConditionCases(cases: ConditionCase[]) {
     const decision = evaluate(policy, request(c.request));
     expect(decision.outcome).toBe(c.outcome);
     expect(decision.rule?.name).toBe("r");
-    expect(decision.reasons).toEqual(c.reasons);
+    if (c.unknown) {
+      // Left to a human for missing data: the reasons say so and name each fact that was missing.
+      expect(decision.reasons).toEqual([UNDECIDED, ...c.reasons.map((text) => `rule "r" (line 3): ${text}`)]);
+      expect(decision.unknowns.map((fact) => fact.text)).toEqual(c.reasons);
+    } else {
+      expect(decision.reasons).toEqual(c.reasons);
+      expect(decision.unknowns).toEqual([]);
+    }
     expect(decision.denyReason).toBe(c.outcome === "deny" ? deniedBy("r", c.reasons) : null);
   });
 }
+
+const UNDECIDED = "the policy's answer depends on facts GitHub did not give; left to a human";
 
 describe("requester", () => {
   runConditionCases([
@@ -139,7 +150,31 @@ describe("requester", () => {
       require: { requester: { teams: ["platform"] } },
       request: { teams: undefined },
       outcome: "review",
-      reasons: ['team membership is unknown; accepted: members of "platform"'],
+      unknown: true,
+      reasons: ['could not tell whether "octocat" is a member of "platform"'],
+    },
+    {
+      name: "the lookup's failure is named",
+      require: { requester: { teams: ["platform"] } },
+      request: { teams: undefined, unknownWhy: { teams: "GitHub answered 502" } },
+      outcome: "review",
+      unknown: true,
+      reasons: ['could not tell whether "octocat" is a member of "platform": GitHub answered 502'],
+    },
+    {
+      name: "one team unknown, another known not: unknown",
+      require: { requester: { teams: ["platform", "security"] } },
+      request: { teams: [], teamsUnknown: ["octo-org/security"] },
+      outcome: "review",
+      unknown: true,
+      reasons: ['could not tell whether "octocat" is a member of "security"'],
+    },
+    {
+      name: "one team unknown, another a known membership: holds",
+      require: { requester: { teams: ["platform", "security"] } },
+      request: { teams: ["octo-org/platform"], teamsUnknown: ["octo-org/security"] },
+      outcome: "approve",
+      reasons: ['the requester is a member of "platform"'],
     },
   ]);
 });
@@ -173,7 +208,8 @@ describe("token_name", () => {
       require: { token_name: "ci-.*" },
       request: { tokenName: null },
       outcome: "review",
-      reasons: ["the token name is unknown; it must match /ci-.*/"],
+      unknown: true,
+      reasons: ["the token name is unknown: GitHub did not send it; it must match /ci-.*/"],
     },
   ]);
 });
@@ -303,6 +339,45 @@ describe("permissions (ceiling on permissions_result)", () => {
   ]);
 });
 
+describe("a permission category pat-warden does not know", () => {
+  const enterprise = perms({ repository: { contents: "read" } });
+  const held = { ...enterprise, enterprise: { enterprise_administration: "admin" } };
+  it.each([
+    { require: { permissions: { repository: { "*": "admin" } } }, outcome: "deny" },
+    {
+      require: { added_permissions: { repository: { "*": "admin" }, organization: { "*": "admin" } } },
+      outcome: "deny",
+    },
+  ])("is beyond every ceiling ($require)", (c) => {
+    const policy = compileObject({
+      version: 1,
+      rules: [{ name: "r", require: c.require, outcome: "approve", otherwise: "deny" }],
+    });
+    const decision = evaluate(policy, request({ permissions: held, permissionsAdded: held }));
+    expect(decision.outcome).toBe(c.outcome);
+    expect(decision.reasons).toContain(
+      `${"added_permissions" in c.require ? "added " : ""}enterprise permission "enterprise_administration" (admin) is not allowed`,
+    );
+  });
+
+  it('triggers permissions_any on any "*", and nothing narrower', () => {
+    const trigger = (spec: Record<string, unknown>) =>
+      evaluate(
+        compileObject({
+          version: 1,
+          rules: [
+            { name: "broad", match: { permissions_any: spec }, outcome: "review" },
+            { name: "rest", outcome: "approve" },
+          ],
+        }),
+        request({ permissions: held }),
+      ).rule?.name;
+    expect(trigger({ other: { "*": "admin" } })).toBe("broad");
+    expect(trigger({ repository: { "*": "admin" } })).toBe("broad");
+    expect(trigger({ repository: { administration: "read" } })).toBe("rest");
+  });
+});
+
 describe("permissions_any", () => {
   runConditionCases([
     {
@@ -395,6 +470,7 @@ describe("added_permissions (ceiling on added ∪ upgraded)", () => {
       require: { added_permissions: { repository: { contents: "read" } } },
       request: { permissionsAdded: null },
       outcome: "review",
+      unknown: true,
       reasons: ["what this request adds is unknown; accepted: repository: contents (up to read)"],
     },
   ]);
@@ -486,7 +562,38 @@ describe("repositories", () => {
       require: { repositories: { names: ["*"] } },
       request: { repositorySelection: "subset", repositories: null, repositoryCount: 2 },
       outcome: "review",
+      unknown: true,
       reasons: ['the selected repositories are unknown; only repositories matching "*" are accepted'],
+    },
+    {
+      // A count larger than the list: the names not listed could be anything.
+      name: "names: a partial list that matches is unknown",
+      require: { repositories: { names: ["docs-*"] } },
+      request: { repositories: ["docs-a", "docs-b"], repositoryCount: 5 },
+      outcome: "review",
+      unknown: true,
+      reasons: [
+        'only 2 of 5 selected repositories are known; only repositories matching "docs-*" are accepted',
+      ],
+    },
+    {
+      name: "names: a partial list with a name outside is known to fail",
+      require: { repositories: { names: ["docs-*"] } },
+      request: { repositories: ["docs-a", "secret"], repositoryCount: 5 },
+      outcome: "deny",
+      reasons: [
+        'repositories "secret" are outside the allowlist; only repositories matching "docs-*" are accepted',
+      ],
+    },
+    {
+      name: "names: a list without a count is not taken as complete",
+      require: { repositories: { names: ["docs-*"] } },
+      request: { repositories: ["docs-a"], repositoryCount: null },
+      outcome: "review",
+      unknown: true,
+      reasons: [
+        'only 1 of an unknown number selected repositories are known; only repositories matching "docs-*" are accepted',
+      ],
     },
     {
       name: "max_count: exactly at the limit",
@@ -514,14 +621,34 @@ describe("repositories", () => {
       require: { repositories: { max_count: 2 } },
       request: { repositories: ["app", "lib", "docs"], repositoryCount: null },
       outcome: "deny",
-      reasons: ["3 repositories; at most 2 are accepted"],
+      reasons: ["at least 3 repositories; at most 2 are accepted"],
+    },
+    {
+      // GitHub's count and the list disagree: the larger is the count.
+      name: "max_count: more listed than the count says",
+      require: { repositories: { max_count: 20 } },
+      request: {
+        repositories: Array.from({ length: 50 }, (_, i) => `repo-${i}`),
+        repositoryCount: 1,
+      },
+      outcome: "deny",
+      reasons: ["50 repositories; at most 20 are accepted"],
+    },
+    {
+      name: "max_count: few enough listed, but no count: unknown",
+      require: { repositories: { max_count: 2 } },
+      request: { repositories: ["app"], repositoryCount: null },
+      outcome: "review",
+      unknown: true,
+      reasons: ["the number of selected repositories is unknown; at most 2 are accepted"],
     },
     {
       name: "max_count: an unknown count fails, and leaves the request for a human",
       require: { repositories: { max_count: 2 } },
       request: { repositories: null, repositoryCount: null },
       outcome: "review",
-      reasons: ["an unknown number of repositories; at most 2 are accepted"],
+      unknown: true,
+      reasons: ["the number of selected repositories is unknown; at most 2 are accepted"],
     },
     {
       name: "max_count: none counts as 0",
@@ -996,6 +1123,127 @@ rules:
       'requester "octocat" is not one of "nobody"',
       'token name "ci-deploy" must match /nothing/',
     ]);
+  });
+});
+
+describe("unknown facts never switch a rule off and never deny", () => {
+  const readOnly = {
+    name: "read-only",
+    require: { permissions: { repository: { contents: "read", metadata: "read" } } },
+    outcome: "approve",
+  };
+  it.each([
+    {
+      name: "a deny trigger on teams whose lookup failed, then an approve rule",
+      match: { requester: { teams: ["contractors"] } },
+      outcome: "deny",
+      request: { teams: undefined, unknownWhy: { teams: "GitHub answered 502" } },
+      unknown: 'could not tell whether "octocat" is a member of "contractors": GitHub answered 502',
+    },
+    {
+      name: "a review trigger on the token name of a payload without one, then an approve rule",
+      match: { token_name: "ci-.*" },
+      outcome: "review",
+      request: { tokenName: null },
+      unknown: "the token name is unknown: GitHub did not send it; it must match /ci-.*/",
+    },
+    {
+      name: "a review trigger on repository names the webhook did not list, then an approve rule",
+      match: { repositories: { names: ["secret-*"] } },
+      outcome: "review",
+      request: { repositories: null, repositoryCount: 3 },
+      unknown: 'the selected repositories are unknown; only repositories matching "secret-*" are accepted',
+    },
+  ])("$name: left to a human, not approved", (c) => {
+    const policy = compileObject({
+      version: 1,
+      rules: [{ name: "trigger", match: c.match, outcome: c.outcome }, readOnly],
+    });
+    const decision = evaluate(policy, request(c.request as Partial<TokenRequest>));
+    expect(decision.outcome).toBe("review");
+    expect(decision.rule).toEqual({ name: "trigger", line: 3 });
+    expect(decision.unknowns).toEqual([
+      { rule: "trigger", line: 3, condition: expect.any(String), text: c.unknown },
+    ]);
+    expect(decision.reasons).toContain(`rule "trigger" (line 3): ${c.unknown}`);
+    // The same request with the fact known and false is approved by the next rule: the trigger did matter.
+  });
+
+  it("a member whose lookup failed is not denied by a catch-all deny after the team's approve rule", () => {
+    const policy = compileObject({
+      version: 1,
+      rules: [
+        { name: "platform", match: { requester: { teams: ["platform"] } }, outcome: "approve" },
+        { name: "everyone-else", outcome: "deny" },
+      ],
+    });
+    expect(evaluate(policy, request({ teams: undefined })).outcome).toBe("review");
+    expect(evaluate(policy, request({ teams: [] })).outcome).toBe("deny");
+    expect(evaluate(policy, request({ teams: ["octo-org/platform"] })).outcome).toBe("approve");
+  });
+
+  it("no_match deny with an approve rule that reads what the request adds, when that is unknown: review", () => {
+    const policy = compileObject({
+      version: 1,
+      no_match: "deny",
+      rules: [
+        {
+          name: "small",
+          require: { added_permissions: { repository: { contents: "read" } } },
+          outcome: "approve",
+        },
+      ],
+    });
+    const decision = evaluate(policy, request({ permissionsAdded: null }));
+    expect(decision.outcome).toBe("review");
+    expect(decision.denyReason).toBeNull();
+  });
+
+  it("every way denies: denied, for the known reason only", () => {
+    const policy = compileObject({
+      version: 1,
+      rules: [
+        { name: "maybe", match: { requester: { teams: ["contractors"] } }, outcome: "deny" },
+        { name: "never-expires", match: { expiry: { required: true } }, outcome: "continue" },
+        { name: "everyone", match: { requester: { logins: ["octocat"] } }, outcome: "deny" },
+      ],
+    });
+    const decision = evaluate(policy, request({ teams: undefined }));
+    expect(decision.outcome).toBe("deny");
+    expect(decision.rule).toEqual({ name: "everyone", line: 14 });
+    expect(decision.denyReason).toBe(
+      'Denied by token policy rule "everyone" (requester "octocat" is one of "octocat").',
+    );
+    expect(decision.unknowns.map((fact) => fact.rule)).toEqual(["maybe"]);
+  });
+
+  it("every way approves: approved by the rule that certainly applies", () => {
+    const policy = compileObject({
+      version: 1,
+      rules: [{ name: "maybe", match: { token_name: "ci-.*" }, outcome: "approve" }, readOnly],
+    });
+    const decision = evaluate(policy, request({ tokenName: null }));
+    expect(decision.outcome).toBe("approve");
+    expect(decision.rule).toEqual({ name: "read-only", line: 7 });
+  });
+
+  it("a known failure next to an unknown decides: require fails, otherwise deny", () => {
+    const policy = compileObject({
+      version: 1,
+      rules: [
+        {
+          name: "r",
+          require: { token_name: "ci-.*", expiry: { max_days: 7 } },
+          outcome: "approve",
+          otherwise: "deny",
+        },
+      ],
+    });
+    const decision = evaluate(policy, request({ tokenName: null }));
+    expect(decision.outcome).toBe("deny");
+    expect(decision.denyReason).toBe(
+      deniedBy("r", ["the token lives 30 days; it must expire within 7 days"]),
+    );
   });
 });
 

@@ -103,7 +103,7 @@ rules:
     expect(lines).toContain("  - no rule decided; no_match is review");
   });
 
-  it("says when a deny became a review because GitHub did not give the data", () => {
+  it("says when missing data left to a human what would otherwise be an approve or a deny", () => {
     const policy = `version: 1
 rules:
   - name: named
@@ -114,10 +114,14 @@ rules:
 `;
     const { lines } = explain(policy, request({ tokenName: null }));
     expect(lines).toContain("request: #1 by octocat, token name unknown (id 100)");
-    expect(lines).toContain("         ✗ the token name is unknown; it must match /ci-.*/ (data missing)");
     expect(lines).toContain(
-      "       → review (otherwise is deny, but 1 require check failed only for data GitHub did not give: left to a human) — decides",
+      "         ? the token name is unknown: GitHub did not send it; it must match /ci-.*/",
     );
+    expect(lines).toContain(
+      "       → could approve or deny: whether its require holds depends on data GitHub did not give — decides",
+    );
+    expect(lines).toContain("outcome: review");
+    expect(lines).toContain("unknown facts:");
     expect(lines.at(-1)).toBe("deny reason: none");
   });
 
@@ -215,7 +219,16 @@ describe("decisionToJson", () => {
     const { json } = explain("version: 1\nrules:\n  - name: a\n    outcome: continue\n", request());
     expect(json.rule).toBeNull();
     expect(json.trace).toEqual([
-      { rule: "a", line: 3, applies: true, result: "continue", decides: false, match: [], require: [] },
+      {
+        rule: "a",
+        line: 3,
+        applies: true,
+        result: "continue",
+        results: ["continue"],
+        decides: false,
+        match: [],
+        require: [],
+      },
     ]);
   });
 });

@@ -1,5 +1,5 @@
 import type { Condition } from "../check.js";
-import { compileRegex } from "../check.js";
+import { compileRegex, unknownText } from "../check.js";
 
 /**
  * The requester's justification contains a match of a regular expression (not anchored: "a ticket reference
@@ -17,7 +17,7 @@ export function compileJustification(pattern: string): Condition {
             condition: "justification",
             ok: false,
             unknown: true,
-            text: `the justification is unknown; ${accepted}`,
+            text: `${unknownText("the justification is unknown", request.unknownWhy?.justification)}; ${accepted}`,
           },
         ];
       }

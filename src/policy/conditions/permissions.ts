@@ -1,5 +1,5 @@
 import type { Check, Condition } from "../check.js";
-import { ConditionSpecError } from "../check.js";
+import { ConditionSpecError, unknownText } from "../check.js";
 import { levelRank, type Level } from "../levels.js";
 import {
   ANY_PERMISSION,
@@ -38,14 +38,14 @@ export function compilePermissionCeiling(spec: PermissionSpec, judged: Judged): 
             condition: key,
             ok: false,
             unknown: true,
-            text: `what this request adds is unknown; accepted: ${accepted}`,
+            text: `${unknownText("what this request adds is unknown", request.unknownWhy?.permissions_added)}; accepted: ${accepted}`,
           },
         ];
       }
       const failures: Check[] = [];
       let notListed = false;
-      for (const category of PERMISSION_CATEGORIES) {
-        for (const [name, level] of Object.entries(set[category])) {
+      for (const [category, permissions] of Object.entries(set)) {
+        for (const [name, level] of Object.entries(permissions)) {
           const ceiling = levelFor(spec, category, name);
           if (ceiling === undefined) {
             notListed = true;
@@ -74,13 +74,22 @@ export function compilePermissionCeiling(spec: PermissionSpec, judged: Judged): 
 export function compilePermissionsAny(spec: PermissionSpec): Condition {
   validateNames(spec);
   const listed = describeSpec(spec, "or above");
+  // A category this code does not know cannot be named in a policy: any "*" catches it, at any level, so broad
+  // access GitHub adds later does not slip past a trigger meant to catch broad access.
+  const anyStar = PERMISSION_CATEGORIES.some((category) =>
+    Object.hasOwn(spec[category] ?? {}, ANY_PERMISSION),
+  );
+  const triggers = (category: string, name: string, level: string): boolean => {
+    if (!isKnownCategory(category)) return anyStar;
+    const threshold = levelFor(spec, category, name);
+    return threshold !== undefined && levelRank(level) >= levelRank(threshold);
+  };
   return {
     key: "permissions_any",
     test(request) {
-      for (const category of PERMISSION_CATEGORIES) {
-        for (const [name, level] of Object.entries(request.permissions[category])) {
-          const threshold = levelFor(spec, category, name);
-          if (threshold !== undefined && levelRank(level) >= levelRank(threshold)) {
+      for (const [category, permissions] of Object.entries(request.permissions)) {
+        for (const [name, level] of Object.entries(permissions)) {
+          if (triggers(category, name, level)) {
             return [
               {
                 condition: "permissions_any",
@@ -98,13 +107,19 @@ export function compilePermissionsAny(spec: PermissionSpec): Condition {
 
 /**
  * The level a spec gives a permission: its own entry, else the category's "*". Own properties only: a permission
- * GitHub names like an Object.prototype member ("constructor") must not find an inherited value.
+ * GitHub names like an Object.prototype member ("constructor") must not find an inherited value. A category this
+ * code does not know has no entry in any spec: its permissions are listed by no ceiling.
  */
-function levelFor(spec: PermissionSpec, category: PermissionCategory, name: string): Level | undefined {
+function levelFor(spec: PermissionSpec, category: string, name: string): Level | undefined {
+  if (!isKnownCategory(category)) return undefined;
   const map = spec[category];
   if (!map) return undefined;
   if (Object.hasOwn(map, name)) return map[name];
   return Object.hasOwn(map, ANY_PERMISSION) ? map[ANY_PERMISSION] : undefined;
+}
+
+function isKnownCategory(category: string): category is PermissionCategory {
+  return (PERMISSION_CATEGORIES as readonly string[]).includes(category);
 }
 
 function judgedSet(request: TokenRequest, judged: Judged): PermissionSet | null {

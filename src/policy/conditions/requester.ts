@@ -1,5 +1,6 @@
 import type { Condition, Check } from "../check.js";
-import { quoteList } from "../check.js";
+import { quoteList, unknownText } from "../check.js";
+import type { TokenRequest } from "../request.js";
 import type { ConditionsDocument } from "../schema.js";
 import { compileGlobs } from "./globs.js";
 
@@ -34,7 +35,7 @@ export function compileRequester(spec: Spec): Condition {
           text: `requester ${who} is ${excluded ? "" : "not "}excluded (${exclude.listed})`,
         });
       }
-      if (teams) checks.push(teams(request.teams));
+      if (teams) checks.push(teams(request));
       return checks;
     },
   };
@@ -45,32 +46,47 @@ export function teamKey(team: string, org: string): string {
   return (team.includes("/") ? team : `${org}/${team}`).toLowerCase();
 }
 
-function compileTeams(teams: readonly string[]): (memberOf: readonly string[] | undefined) => Check {
+function compileTeams(teams: readonly string[]): (request: TokenRequest) => Check {
   const listed = quoteList(teams);
-  // memberOf holds full keys; a bare slug in the policy matches the same slug in any org the request came from.
+  // Memberships hold full keys; a bare slug in the policy matches the same slug in any org the request came from.
   const forms = teams.map((team) => ({
     team,
     key: team.toLowerCase(),
     suffix: team.includes("/") ? null : `/${team.toLowerCase()}`,
   }));
-  return (memberOf) => {
-    if (memberOf === undefined) {
+  const find = (keys: readonly string[]) =>
+    forms.find(({ key, suffix }) =>
+      keys.some((held) => held === key || (suffix !== null && held.endsWith(suffix))),
+    );
+  return (request) => {
+    const who = JSON.stringify(request.requester);
+    const why = request.unknownWhy?.teams;
+    // A known membership of one listed team decides, whatever GitHub could not say about the others.
+    const member = request.teams === undefined ? undefined : find(request.teams);
+    if (member) {
+      return {
+        condition: "requester.teams",
+        ok: true,
+        text: `the requester is a member of ${JSON.stringify(member.team)}`,
+      };
+    }
+    if (request.teams === undefined) {
       return {
         condition: "requester.teams",
         ok: false,
         unknown: true,
-        text: `team membership is unknown; accepted: members of ${listed}`,
+        text: unknownText(`could not tell whether ${who} is a member of ${listed}`, why),
       };
     }
-    const member = forms.find(({ key, suffix }) =>
-      memberOf.some((held) => held === key || (suffix !== null && held.endsWith(suffix))),
-    );
-    return member
-      ? {
-          condition: "requester.teams",
-          ok: true,
-          text: `the requester is a member of ${JSON.stringify(member.team)}`,
-        }
-      : { condition: "requester.teams", ok: false, text: `the requester is not a member of ${listed}` };
+    const unsure = find(request.teamsUnknown ?? []);
+    if (unsure) {
+      return {
+        condition: "requester.teams",
+        ok: false,
+        unknown: true,
+        text: unknownText(`could not tell whether ${who} is a member of ${JSON.stringify(unsure.team)}`, why),
+      };
+    }
+    return { condition: "requester.teams", ok: false, text: `the requester is not a member of ${listed}` };
   };
 }

@@ -1,5 +1,5 @@
 import type { Condition } from "../check.js";
-import { compileRegex } from "../check.js";
+import { compileRegex, unknownText } from "../check.js";
 
 /**
  * The whole token name matches a regular expression. The pattern is anchored (`^(?:…)$`) so `ci-.*` cannot match
@@ -18,7 +18,7 @@ export function compileTokenName(pattern: string): Condition {
             condition: "token_name",
             ok: false,
             unknown: true,
-            text: `the token name is unknown; it must match /${pattern}/`,
+            text: `${unknownText("the token name is unknown", request.unknownWhy?.token_name ?? "GitHub did not send it")}; it must match /${pattern}/`,
           },
         ];
       }
