@@ -307,6 +307,32 @@ describe("pull-request check on the policy repository", () => {
     ]);
   });
 
+  it("fails the check on a pattern the linear-time engine cannot run, at its file:line:col", async () => {
+    await start();
+    repos.commit("alpha", ".github", FILE, APPROVE_READS);
+    const policy = [
+      "version: 1",
+      "rules:",
+      "  - name: no-test-tokens",
+      "    match:",
+      '      token_name: "ci-(?!test).*"',
+      "    outcome: approve",
+      "",
+    ].join("\n");
+    const head = repos.commit("alpha", ".github", FILE, policy, "change");
+    repos.pullRequest("alpha", ".github", 8, head, [FILE]);
+    expect((await pullRequest("alpha", 8, head, "pr-lookahead")).statusCode).toBe(200);
+    const run = repos.checkRuns[0]!;
+    expect(run).toMatchObject({ conclusion: "failure", output: { title: "Invalid policy: 1 error" } });
+    const message =
+      'rules[0].match.token_name: invalid regular expression "ci-(?!test).*": lookahead `(?!` is not supported: ' +
+      "patterns use RE2 syntax, which runs in linear time and has no backreferences or lookaround";
+    expect(run.output.text).toContain(`\`${FILE}:5:7\` ${message}`);
+    expect(run.output.annotations).toEqual([
+      { path: FILE, start_line: 5, end_line: 5, annotation_level: "failure", message },
+    ]);
+  });
+
   it("previews the impact: every pending request and approved token whose outcome would change", async () => {
     await start();
     repos.commit("alpha", ".github", FILE, APPROVE_READS);

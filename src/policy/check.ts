@@ -56,15 +56,3 @@ export class ConditionSpecError extends Error {
 export function quoteList(values: readonly string[]): string {
   return values.map((v) => JSON.stringify(v)).join(", ");
 }
-
-/** Compiles a policy's regular expression (Unicode mode), or reports it as a spec error with the engine's reason. */
-export function compileRegex(pattern: string, source = pattern): RegExp {
-  try {
-    return new RegExp(source, "u");
-  } catch (error) {
-    const reason = (error as Error).message.replace(/^.*: /, "");
-    throw new ConditionSpecError([
-      { path: [], message: `invalid regular expression ${JSON.stringify(pattern)}: ${reason}` },
-    ]);
-  }
-}

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { RE2JS } from "re2js";
+import { describe, expect, it, vi } from "vitest";
 import { stringify } from "yaml";
 import { evaluate } from "../../src/policy/evaluate.js";
 import { KNOWN_PERMISSIONS, PERMISSION_CATEGORIES } from "../../src/policy/permission-names.js";
@@ -321,35 +322,44 @@ describe("patterns are compiled once per policy load", () => {
       request({ requester: "hubot", tokenName: "other", justification: "none" }),
       request({ requester: "octo-bot", tokenName: "ci-x", justification: "TICKET-1", repositories: ["web"] }),
     ];
-    const judging = regExpsBuiltBy(() => {
+    const judging = patternsBuiltBy(() => {
       for (let round = 0; round < 50; round++) for (const r of requests) evaluate(policy, r);
     });
-    expect(judging).toBe(0);
-    // The probe does count: compiling a policy builds its patterns.
-    const compiling = regExpsBuiltBy(() =>
+    expect(judging).toEqual({ regExp: 0, re2: 0 });
+    // Each probe does count: compiling a policy builds its patterns, regular expressions with RE2, globs with RegExp.
+    const compiling = patternsBuiltBy(() =>
       compileObject({
         version: 1,
-        rules: [{ name: "p", match: { token_name: "ci-.*" }, outcome: "review" }],
+        rules: [
+          { name: "p", match: { token_name: "ci-.*", requester: { logins: ["octo*"] } }, outcome: "review" },
+        ],
       }),
     );
-    expect(compiling).toBeGreaterThan(0);
+    expect(compiling.re2).toBeGreaterThan(0);
+    expect(compiling.regExp).toBeGreaterThan(0);
   });
 });
 
-/** How many RegExp objects `run` builds with the RegExp constructor (as compileRegex and picomatch do). */
-function regExpsBuiltBy(run: () => unknown): number {
+/**
+ * How many patterns `run` compiles: RegExp objects built with the constructor (as picomatch does) and RE2
+ * programs compiled by re2js (as policy regular expressions are).
+ */
+function patternsBuiltBy(run: () => unknown): { regExp: number; re2: number } {
   const Real = globalThis.RegExp;
-  let built = 0;
+  const built = { regExp: 0, re2: 0 };
   globalThis.RegExp = new Proxy(Real, {
     construct(target, args: ConstructorParameters<RegExpConstructor>) {
-      built++;
+      built.regExp++;
       return new target(...args);
     },
   });
+  const re2 = vi.spyOn(RE2JS, "compile");
   try {
     run();
   } finally {
     globalThis.RegExp = Real;
+    built.re2 = re2.mock.calls.length;
+    re2.mockRestore();
   }
   return built;
 }

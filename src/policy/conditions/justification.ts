@@ -1,12 +1,15 @@
 import type { Condition } from "../check.js";
-import { compileRegex, unknownText } from "../check.js";
+import { unknownText } from "../check.js";
+import { compilePattern, MAX_MATCHED_TEXT } from "../pattern.js";
+import { tooLongToMatch } from "./too-long.js";
 
 /**
  * The requester's justification contains a match of a regular expression (not anchored: "a ticket reference
- * somewhere in the text"). No justification fails; an unknown one (GitHub could not be asked) fails as unknown.
+ * somewhere in the text"). No justification fails; an unknown one (GitHub could not be asked) or one too long to
+ * match is unknown.
  */
 export function compileJustification(pattern: string): Condition {
-  const regex = compileRegex(pattern);
+  const regex = compilePattern(pattern);
   const accepted = `a justification matching /${pattern}/ is required`;
   return {
     key: "justification",
@@ -24,7 +27,9 @@ export function compileJustification(pattern: string): Condition {
       if (request.justification === null || request.justification.trim() === "") {
         return [{ condition: "justification", ok: false, text: `no justification was given; ${accepted}` }];
       }
-      const ok = regex.test(request.justification);
+      if (request.justification.length > MAX_MATCHED_TEXT)
+        return [tooLongToMatch("justification", "justification", accepted)];
+      const ok = regex.occursIn(request.justification);
       return [
         {
           condition: "justification",

@@ -1,14 +1,14 @@
 import type { Condition } from "../check.js";
-import { compileRegex, unknownText } from "../check.js";
+import { unknownText } from "../check.js";
+import { compilePattern, MAX_MATCHED_TEXT } from "../pattern.js";
+import { tooLongToMatch } from "./too-long.js";
 
 /**
- * The whole token name matches a regular expression. The pattern is anchored (`^(?:…)$`) so `ci-.*` cannot match
- * "my-ci-token" by accident. A request without a token name (older payloads) fails.
+ * The whole token name matches a regular expression (whole-match, so `ci-.*` cannot match "my-ci-token" by
+ * accident). A request without a token name (older payloads), or one too long to match, is unknown.
  */
 export function compileTokenName(pattern: string): Condition {
-  // Compiled alone first: a pattern such as `a)|(?:.*` is invalid by itself and must not escape the anchors.
-  compileRegex(pattern);
-  const regex = compileRegex(pattern, `^(?:${pattern})$`);
+  const regex = compilePattern(pattern);
   return {
     key: "token_name",
     test(request) {
@@ -22,7 +22,9 @@ export function compileTokenName(pattern: string): Condition {
           },
         ];
       }
-      const ok = regex.test(request.tokenName);
+      if (request.tokenName.length > MAX_MATCHED_TEXT)
+        return [tooLongToMatch("token_name", "token name", `it must match /${pattern}/`)];
+      const ok = regex.matchesWhole(request.tokenName);
       const name = JSON.stringify(request.tokenName);
       return [
         {
