@@ -9,6 +9,7 @@ import { PROJECT_ROOT } from "../demo/server-process.js";
 import { runBacklog } from "./backlog.js";
 import { runEndToEnd } from "./end-to-end.js";
 import { throwawayApp } from "./fixture.js";
+import { runLongText } from "./long-text.js";
 import { runPolicyEval } from "./policy-eval.js";
 import { machine, num, toMarkdown, toText, type Machine, type Table } from "./render.js";
 import {
@@ -16,6 +17,7 @@ import {
   checks,
   cpuTable,
   enforceTable,
+  longTextTable,
   memoryTable,
   policyTable,
   summaryTable,
@@ -50,6 +52,7 @@ async function main(): Promise<void> {
   const app = throwawayApp();
   const results: Results = {
     policy: await phase("1. policy evaluation", runPolicyEval),
+    longText: await phase("1b. long justifications against adversarial patterns", runLongText),
     endToEnd: await phase("2. end to end (throughput rounds, then enforce at a fixed rate)", () =>
       runEndToEnd(app),
     ),
@@ -59,9 +62,15 @@ async function main(): Promise<void> {
   const seconds = (performance.now() - started) / 1000;
   load.after = loadavg()[0]!;
   const verdicts = checks(results);
-  const sections = [policyTable, throughputTable, cpuTable, enforceTable, backlogTable, memoryTable].map(
-    (table) => table(results, verdicts),
-  );
+  const sections = [
+    policyTable,
+    longTextTable,
+    throughputTable,
+    cpuTable,
+    enforceTable,
+    backlogTable,
+    memoryTable,
+  ].map((table) => table(results, verdicts));
   const summary = summaryTable(verdicts);
 
   for (const table of [...sections, summary]) console.log(toText(table));

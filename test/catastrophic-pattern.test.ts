@@ -41,8 +41,8 @@ afterEach(async () => {
   server = github = dir = undefined;
 });
 
-/** Words and single spaces with no `:`: every split of the words is tried before a backtracking engine gives up. */
-const adversarial = (length: number) => `${"a1 ".repeat(length).slice(0, length - 1)}!`;
+/** Letters and digits with no `:`: a backtracking engine tries all 2^(length-1) ways to split them into words. */
+const adversarial = (length: number) => `${"a1".repeat(length).slice(0, length - 1)}!`;
 
 describe("a catastrophic justification pattern", () => {
   it("judges long adversarial justifications while /healthz answers every poll", async () => {

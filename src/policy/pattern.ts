@@ -10,6 +10,14 @@ import { ConditionSpecError } from "./check.js";
  */
 export const MAX_MATCHED_TEXT = 10_000;
 
+/**
+ * The largest compiled pattern accepted (RE2's program size, about one instruction per character or class, with
+ * counted repetitions multiplied out). Matching is linear in the text but, when RE2 cannot keep a small automaton,
+ * also proportional to this: the cap keeps the worst case of one check bounded (BENCHMARKS.md). Ticket and token
+ * name patterns are a few dozen; `(.{1,100}){1,10}` is over 2,000.
+ */
+export const MAX_PROGRAM_SIZE = 200;
+
 /** A policy's regular expression, compiled once per policy load; matching takes time linear in the text. */
 export interface TextPattern {
   /** Whether the whole text matches (`token_name`). */
@@ -33,6 +41,14 @@ export function compilePattern(pattern: string): TextPattern {
       { path: [], message: `invalid regular expression ${JSON.stringify(pattern)}: ${explain(error)}` },
     ]);
   }
+  const size = compiled.programSize();
+  if (size > MAX_PROGRAM_SIZE)
+    throw new ConditionSpecError([
+      {
+        path: [],
+        message: `regular expression ${JSON.stringify(pattern)} is too large: RE2 program size ${size.toLocaleString("en-US")}, at most ${MAX_PROGRAM_SIZE} (counted repetitions such as {1,100} multiply it)`,
+      },
+    ]);
   return {
     matchesWhole: (text) => compiled.testExact(text),
     occursIn: (text) => compiled.test(text),
