@@ -29,7 +29,7 @@ export const TARGETS = {
   longTextMs: 10,
 };
 
-interface Check {
+export interface Check {
   target: string;
   result: string;
   met: boolean;
@@ -43,7 +43,6 @@ function server(results: Results, name: string): ThroughputRow {
 
 export function checks(results: Results) {
   const { policy, longText, endToEnd, backlog } = results;
-  const slowest = longText.results.reduce((a, b) => (b.firstMedianMs > a.firstMedianMs ? b : a));
   const growth = Math.max(...policy.perRuleGrowth.map((g) => g.ratio));
   const dryRun = server(results, SERVERS.dryRun);
   const probot = server(results, SERVERS.bareProbot);
@@ -59,11 +58,7 @@ export function checks(results: Results) {
       result: `worst ×${num(growth, 2)}`,
       met: growth <= TARGETS.perRuleGrowth,
     },
-    longText: {
-      target: `a ${num(longText.characters)}-character justification is judged in < ${TARGETS.longTextMs} ms, worst pattern`,
-      result: `${num(slowest.firstMedianMs, 2)} ms (\`${slowest.pattern}\`)`,
-      met: slowest.firstMedianMs < TARGETS.longTextMs,
-    },
+    longText: longTextCheck(longText),
     dryRunMeasured: {
       target: `dry-run throughput ≥ ${share}, as measured`,
       result: pct(measured),
@@ -104,6 +99,16 @@ export function checks(results: Results) {
 
 type Checks = ReturnType<typeof checks>;
 
+/** The long-text target alone, so `--only long-text` can judge it without the other phases. */
+export function longTextCheck(longText: LongTextPhase): Check {
+  const slowest = longText.results.reduce((a, b) => (b.firstMedianMs > a.firstMedianMs ? b : a));
+  return {
+    target: `a ${num(longText.characters)}-character justification is judged in < ${TARGETS.longTextMs} ms, worst pattern`,
+    result: `${num(slowest.firstMedianMs, 2)} ms (\`${slowest.pattern}\`)`,
+    met: slowest.firstMedianMs < TARGETS.longTextMs,
+  };
+}
+
 export function summaryTable(all: Checks): Table {
   return {
     title: "Targets",
@@ -136,7 +141,7 @@ export function policyTable({ policy }: Results, all: Checks): Table {
   };
 }
 
-export function longTextTable({ longText }: Results, all: Checks): Table {
+export function longTextTable({ longText }: Pick<Results, "longText">, all: Pick<Checks, "longText">): Table {
   return {
     title: `1b. A ${num(longText.characters)}-character justification (the cap on what is matched) against adversarial patterns (one decision: evaluate of a one-rule policy)`,
     columns: [
@@ -148,7 +153,7 @@ export function longTextTable({ longText }: Results, all: Checks): Table {
       "later decisions: median / max ms",
     ],
     rows: longText.results.map((r) => [
-      `\`${r.pattern.replaceAll("|", "\\|")}\``,
+      `\`${r.pattern}\``,
       num(r.programSize),
       r.why,
       r.outcome,
