@@ -94,6 +94,7 @@ describe("pat-warden test", () => {
       `${file}:21:33 cases[5].expect.deny_reason_contains: needs outcome: deny (only a deny has a reason)`,
       `${file}:24:19 cases[6].request: personal_access_token_request.created_at is not a date`,
       `${file}:27:11 cases[7].name: duplicate case name "typo in an expectation key" (first at line 2)`,
+      `${file}:32:14 cases[8].facts.team: unknown key "team" (allowed: teams, justification)`,
     ]);
   });
 

@@ -6,7 +6,7 @@ import type { CompiledPolicy } from "../policy/compile.js";
 import { evaluate, type Decision } from "../policy/evaluate.js";
 import { formatPath } from "../policy/parse.js";
 import { locate, syntaxProblems, valueAt } from "../policy/yaml-locate.js";
-import { article, describeValue } from "../policy/describe-issue.js";
+import { describeIssue, keysOf } from "../policy/describe-issue.js";
 import type { TokenRequest } from "../policy/request.js";
 import { teamKey } from "../policy/conditions/requester.js";
 import { loadPolicy } from "./explain-command.js";
@@ -49,6 +49,9 @@ const caseSchema = z.strictObject({
 // Each case is validated on its own, so one bad case does not hide the errors of another.
 const casesSchema = z.strictObject({ cases: z.array(z.unknown()).min(1) });
 
+/** The keys allowed at each path of a cases file (the whole file's shape, cases included). */
+const casesKeys = keysOf(z.strictObject({ cases: z.array(caseSchema) }));
+
 type Expectation = z.infer<typeof expectSchema>;
 
 interface TestCase {
@@ -85,16 +88,23 @@ export async function testCommand(args: string[]): Promise<number> {
   console.log(`${casesFile}: ${read.cases.length} cases against ${policyFile} (${loaded.policy.revision})`);
   let failed = 0;
   for (const testCase of read.cases) {
-    const lines = runCase(loaded.policy, testCase);
-    if (lines[0]!.startsWith("✗")) failed++;
-    for (const line of lines) console.log(line);
+    const result = runCase(loaded.policy, testCase);
+    if (!result.passed) failed++;
+    for (const line of result.lines) console.log(line);
   }
   console.log(`${read.cases.length - failed} passed, ${failed} failed`);
   return failed === 0 ? 0 : 1;
 }
 
-/** Judges one case as the server would; returns `✓ name`, or `✗ name — what differed` and the decision's reasons. */
-export function runCase(policy: CompiledPolicy, testCase: TestCase): string[] {
+/** A case judged: whether the decision was the expected one, and the lines that say so. */
+export interface CaseResult {
+  readonly passed: boolean;
+  /** `✓ name`, or `✗ name — what differed` and the decision's reasons. */
+  readonly lines: string[];
+}
+
+/** Judges one case as the server would. */
+export function runCase(policy: CompiledPolicy, testCase: TestCase): CaseResult {
   const decision = evaluate(policy, testCase.request);
   const { expect } = testCase;
   const ruleOk =
@@ -102,23 +112,28 @@ export function runCase(policy: CompiledPolicy, testCase: TestCase): string[] {
     (expect.rule === null ? decision.rule === null : decision.rule?.name === expect.rule);
   if (decision.outcome === expect.outcome && ruleOk) {
     const wanted = expect.deny_reason_contains;
-    if (wanted === undefined || decision.denyReason?.includes(wanted)) return [`✓ ${testCase.name}`];
-    return [
-      `✗ ${testCase.name} — the deny reason does not contain ${JSON.stringify(wanted)}`,
-      `    deny reason: ${decision.denyReason ?? "none"}`,
-    ];
+    if (wanted === undefined || decision.denyReason?.includes(wanted))
+      return { passed: true, lines: [`✓ ${testCase.name}`] };
+    return {
+      passed: false,
+      lines: [
+        `✗ ${testCase.name} — the deny reason does not contain ${JSON.stringify(wanted)}`,
+        `    deny reason: ${decision.denyReason ?? "none"}`,
+      ],
+    };
   }
   const unknownRule =
     typeof expect.rule === "string" && !policy.rules.some((rule) => rule.name === expect.rule)
       ? ` (the policy has no rule "${expect.rule}")`
       : "";
-  return [
+  const lines = [
     `✗ ${testCase.name} — expected ${expect.outcome}${by(expect.rule)}, got ${decision.outcome}${by(
       decisionRule(decision),
     )}${unknownRule}`,
     ...decision.reasons.map((reason) => `    - ${reason}`),
     ...(decision.denyReason ? [`    deny reason: ${decision.denyReason}`] : []),
   ];
+  return { passed: false, lines };
 }
 
 function decisionRule(decision: Decision): string | null {
@@ -155,15 +170,12 @@ export async function readCases(
     report(0, [], `cannot resolve YAML aliases: ${(error as Error).message}`);
     return { ok: false, errors };
   }
+  // The policy parser's own wording and placement: the same describeIssue, the keys from the cases' schema.
   const reportIssues = (issues: readonly z.core.$ZodIssue[], base: Path) => {
     for (const issue of issues) {
       const path = [...base, ...(issue.path as Path)];
-      if (issue.code === "unrecognized_keys") {
-        const allowed = allowedKeys(path);
-        for (const key of issue.keys)
-          report(at(path, key), [...path, key], `unknown key "${key}" (allowed: ${allowed.join(", ")})`);
-      } else {
-        report(at(path), path, describeIssue(issue, valueAt(data, path)));
+      for (const { key, message } of describeIssue(issue, valueAt(data, path), casesKeys, base)) {
+        report(at(path, key), key === undefined ? path : [...path, key], message);
       }
     }
   };
@@ -255,32 +267,6 @@ function problemPath(problem: string): Path {
     .split(".")
     .slice(1)
     .map((part) => (/^\d+$/.test(part) ? Number(part) : part));
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Placing errors (as the policy parser does).
-
-function allowedKeys(path: Path): string[] {
-  if (path.length === 0) return Object.keys(casesSchema.shape);
-  if (path.length === 2) return Object.keys(caseSchema.shape);
-  return Object.keys(expectSchema.shape);
-}
-
-function describeIssue(issue: z.core.$ZodIssue, value: unknown): string {
-  switch (issue.code) {
-    case "invalid_type":
-      return value === undefined
-        ? "is required"
-        : `expected ${article(issue.expected)}, found ${describeValue(value)}`;
-    case "invalid_value":
-      return value === undefined
-        ? `is required (one of ${issue.values.map(String).join(", ")})`
-        : `${describeValue(value)} is not one of ${issue.values.map(String).join(", ")}`;
-    case "too_small":
-      return "must not be empty";
-    default:
-      return issue.message;
-  }
 }
 
 /** Team keys as the server builds them (`org/team-slug`, lowercased; a bare slug matches any org's team). */

@@ -1,16 +1,25 @@
-import type { z } from "zod";
-import { policySchema } from "./schema.js";
+import { z } from "zod";
 
 type Issue = z.core.$ZodIssue;
+
+/** The keys an object accepts at a path of a document; from `keysOf(schema)`. */
+export type KeysAt = (path: readonly (string | number)[]) => string[];
 
 /**
  * Turns one schema issue into messages that name the value found and what would be accepted. `key` is set when the
  * message is about a key inside the object at the issue's path (an unknown key), so it can be placed on that key.
+ * `keysAt` lists the keys allowed where an unknown key was found; `base` is the issue's document path prefix when
+ * a part of a document was validated on its own.
  */
-export function describeIssue(issue: Issue, value: unknown): { key?: string; message: string }[] {
+export function describeIssue(
+  issue: Issue,
+  value: unknown,
+  keysAt: KeysAt,
+  base: readonly (string | number)[] = [],
+): { key?: string; message: string }[] {
   switch (issue.code) {
     case "unrecognized_keys": {
-      const allowed = allowedKeys(issue.path as (string | number)[]);
+      const allowed = keysAt([...base, ...(issue.path as (string | number)[])]);
       const hint = allowed.length > 0 ? ` (allowed: ${allowed.join(", ")})` : "";
       return issue.keys.map((key) => ({ key, message: `unknown key "${key}"${hint}` }));
     }
@@ -79,35 +88,44 @@ export function describeValue(value: unknown): string {
   return JSON.stringify(value);
 }
 
-interface Def {
-  type: string;
-  shape?: Record<string, { _zod: { def: Def } }>;
-  innerType?: { _zod: { def: Def } };
-  element?: { _zod: { def: Def } };
-  valueType?: { _zod: { def: Def } };
+/** A node of a JSON Schema, as far as finding the keys an object accepts needs. */
+interface SchemaNode {
+  $ref?: string;
+  $defs?: Record<string, SchemaNode>;
+  properties?: Record<string, SchemaNode>;
+  items?: SchemaNode;
+  additionalProperties?: SchemaNode | boolean;
+  anyOf?: SchemaNode[];
+  oneOf?: SchemaNode[];
 }
 
-/** The keys the schema accepts at `path`, found by walking the schema definition. */
-function allowedKeys(path: (string | number)[]): string[] {
-  let def = (policySchema as unknown as { _zod: { def: Def } })._zod.def;
-  const unwrap = () => {
-    while ((def.type === "optional" || def.type === "default" || def.type === "nullable") && def.innerType) {
-      def = def.innerType._zod.def;
-    }
+/**
+ * The keys a schema accepts at each path, read from its JSON Schema (zod's public `toJSONSchema`; for the policy,
+ * the document editors use), so what an error lists is what an editor would offer.
+ */
+export function keysOf(schema: z.ZodType): KeysAt {
+  const root = z.toJSONSchema(schema, { io: "input" }) as SchemaNode;
+  const resolve = (node: SchemaNode | undefined): SchemaNode | undefined => {
+    let current = node;
+    while (current?.$ref) current = root.$defs?.[current.$ref.replace("#/$defs/", "")];
+    // Nullable and optional shapes are unions with null: the object branch is the one with keys.
+    const branches = current?.anyOf ?? current?.oneOf;
+    return branches ? (branches.map(resolve).find((b) => b?.properties) ?? current) : current;
   };
-  for (const part of path) {
-    unwrap();
-    const next =
-      def.type === "object" && typeof part === "string"
-        ? def.shape?.[part]
-        : def.type === "array"
-          ? def.element
-          : def.type === "record"
-            ? def.valueType
-            : undefined;
-    if (!next) return [];
-    def = next._zod.def;
-  }
-  unwrap();
-  return def.type === "object" && def.shape ? Object.keys(def.shape).filter((k) => k !== "$schema") : [];
+  return (path) => {
+    let node = resolve(root);
+    for (const part of path) {
+      const next =
+        typeof part === "string" && node?.properties?.[part]
+          ? node.properties[part]
+          : typeof part === "number"
+            ? node?.items
+            : typeof node?.additionalProperties === "object"
+              ? node.additionalProperties
+              : undefined;
+      node = resolve(next);
+      if (!node) return [];
+    }
+    return Object.keys(node?.properties ?? {}).filter((key) => key !== "$schema");
+  };
 }

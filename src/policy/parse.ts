@@ -14,7 +14,7 @@ import {
   type PolicyOrigin,
 } from "./compile.js";
 import { policySchema } from "./schema.js";
-import { describeIssue } from "./describe-issue.js";
+import { describeIssue, keysOf, type KeysAt } from "./describe-issue.js";
 
 /** One problem in a policy file, placed at a line and column (1-based). */
 export interface PolicyError {
@@ -77,7 +77,11 @@ export function parsePolicy(text: string, origin: PolicyOrigin): ParseResult {
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const path = issue.path as Path;
-      for (const { key, message } of describeIssue(issue as z.core.$ZodIssue, valueAt(data, path))) {
+      for (const { key, message } of describeIssue(
+        issue as z.core.$ZodIssue,
+        valueAt(data, path),
+        policyKeys(),
+      )) {
         report(offsetOf(path, key), key === undefined ? path : [...path, key], message);
       }
     }
@@ -136,6 +140,13 @@ export function parsePolicy(text: string, origin: PolicyOrigin): ParseResult {
       rules: Object.freeze(rules),
     }),
   };
+}
+
+let keys: KeysAt | undefined;
+/** Built on first use: most processes parse a policy only when it changes. */
+function policyKeys(): KeysAt {
+  keys ??= keysOf(policySchema);
+  return keys;
 }
 
 /** `rules[1].require.permissions` */
