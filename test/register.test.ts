@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -105,6 +105,27 @@ describe("pat-warden register", () => {
     // Nothing secret on the terminal.
     expect(output.join("\n")).not.toContain("s3cret-from-github");
     expect(output.join("\n")).toContain("installations/new");
+  });
+
+  it("leaves an .env that existed before readable by its owner only, keeping what it held", async () => {
+    const cwd = mkdtempSync(join(tmpdir(), "pat-warden-register-"));
+    writeFileSync(join(cwd, ".env"), "LOG_LEVEL=debug\n", { mode: 0o644 });
+    chmodSync(join(cwd, ".env"), 0o644);
+    writeFileSync(join(cwd, "pat-warden.private-key.pem"), "old key\n", { mode: 0o644 });
+    chmodSync(join(cwd, "pat-warden.private-key.pem"), 0o644);
+    const { url, exited } = await register(cwd);
+    const state = new URL(/action="([^"]+)"/.exec(await (await fetch(url)).text())![1]!).searchParams.get(
+      "state",
+    );
+    expect((await fetch(`${url}/callback?code=the-code&state=${state}`)).status).toBe(200);
+    expect(await exited).toBe(0);
+
+    expect(readFileSync(join(cwd, ".env"), "utf8")).toBe(
+      "LOG_LEVEL=debug\nAPP_ID=4242\nPRIVATE_KEY_PATH=pat-warden.private-key.pem\nWEBHOOK_SECRET=s3cret-from-github\n",
+    );
+    expect(statSync(join(cwd, ".env")).mode & 0o777).toBe(0o600);
+    expect(readFileSync(join(cwd, "pat-warden.private-key.pem"), "utf8")).toBe(TEST_PRIVATE_KEY);
+    expect(statSync(join(cwd, "pat-warden.private-key.pem")).mode & 0o777).toBe(0o600);
   });
 
   it("refuses to run over an .env that already names an App", async () => {

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { once } from "node:events";
 import { parseArgs } from "node:util";
@@ -103,17 +103,26 @@ async function convert(api: string, code: string): Promise<Conversion> {
   return body as Conversion;
 }
 
-/** The key in its own file (0600), the rest in .env; nothing printed. */
+/** The key in its own file, the rest in .env, both mode 0600 (also when they existed before); nothing printed. */
 function saveCredentials(app: Conversion): void {
   const keyFile = "pat-warden.private-key.pem";
-  writeFileSync(keyFile, app.pem, { mode: 0o600 });
+  writePrivate(keyFile, app.pem);
   const lines = [
     `APP_ID=${app.id}`,
     `PRIVATE_KEY_PATH=${keyFile}`,
     `WEBHOOK_SECRET=${app.webhook_secret ?? ""}`,
   ];
   const before = existsSync(".env") ? readFileSync(".env", "utf8").replace(/\n?$/, "\n") : "";
-  writeFileSync(".env", `${before}${lines.join("\n")}\n`, { mode: 0o600 });
+  writePrivate(".env", `${before}${lines.join("\n")}\n`);
+}
+
+/**
+ * `mode` applies only to a file being created: an existing one keeps its mode, often world-readable. It is
+ * narrowed before the secret goes in, so the secret is never readable by others, not even for a moment.
+ */
+function writePrivate(path: string, text: string): void {
+  if (existsSync(path)) chmodSync(path, 0o600);
+  writeFileSync(path, text, { mode: 0o600 });
 }
 
 function form(target: string, manifest: Record<string, unknown>): string {
