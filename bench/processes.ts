@@ -54,7 +54,7 @@ export async function spawnPatWarden(
   const child = spawn(process.execPath, [MAIN], {
     cwd: PROJECT_ROOT,
     // Only what is given, as demo/server-process.ts does: nothing leaks in from the caller's environment.
-    env: { PATH: process.env.PATH ?? "", ...env, HOST: "127.0.0.1", PORT: String(port) },
+    env: { PATH: process.env.PATH ?? "", ...env, HOST: "127.0.0.1", PORT: String(port), METRICS_PORT: "0" },
     stdio: ["ignore", stdout === "collect" ? "pipe" : "ignore", "inherit"],
   });
   return childTarget(name, child, `http://127.0.0.1:${port}`);

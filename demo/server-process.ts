@@ -15,6 +15,8 @@ export const MAIN = resolve(PROJECT_ROOT, "dist", "src", "main.js");
 export interface ServerProcess {
   /** e.g. http://127.0.0.1:41234 */
   url: string;
+  /** The operations listener (readiness detail, metrics). */
+  opsUrl: string;
   child: ChildProcess;
   /** Every JSON line written to stdout so far. */
   lines: Record<string, unknown>[];
@@ -35,7 +37,7 @@ export async function startServerProcess(
   const child = spawn(process.execPath, [MAIN], {
     cwd: PROJECT_ROOT,
     // Only what is given: the test decides the whole environment, nothing leaks in from the caller's.
-    env: { PATH: process.env.PATH ?? "", HOST: "127.0.0.1", PORT: "0", ...env },
+    env: { PATH: process.env.PATH ?? "", HOST: "127.0.0.1", PORT: "0", METRICS_PORT: "0", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const lines: Record<string, unknown>[] = [];
@@ -92,6 +94,7 @@ export async function startServerProcess(
   });
   return {
     url: String(ready.address),
+    opsUrl: String(ready.ops_address),
     child,
     lines,
     stderr,

@@ -15,6 +15,11 @@ export interface Config {
   baseUrl: string | undefined;
   host: string;
   port: number;
+  /** The operations listener (readiness detail, metrics): loopback by default, never the webhook port. */
+  metricsHost: string;
+  metricsPort: number;
+  /** A webhook request (headers and body) not fully received within this is answered 408 and closed. */
+  webhookRequestTimeoutMs: number;
   logLevel: "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
   logFormat: "json" | "pretty";
   policyPath: string;
@@ -97,6 +102,12 @@ export function loadConfig(env: Env): ConfigResult {
   }
 
   const port = integer(env, "PORT", 3000, 0, 65535, problems);
+  const metricsPort = integer(env, "METRICS_PORT", 9464, 0, 65535, problems);
+  if (metricsPort !== 0 && metricsPort === port)
+    problems.push(
+      `METRICS_PORT must differ from PORT (${port}): readiness detail and metrics are not served on the webhook port.`,
+    );
+  const webhookRequestTimeoutMs = integer(env, "WEBHOOK_REQUEST_TIMEOUT_MS", 10_000, 100, 120_000, problems);
   const logLevel = oneOf(env, "LOG_LEVEL", LOG_LEVELS, "info", problems);
   const logFormat = oneOf(env, "LOG_FORMAT", ["json", "pretty"] as const, "json", problems);
   const dryRun = flag(env, "DRY_RUN", false, problems);
@@ -140,6 +151,9 @@ export function loadConfig(env: Env): ConfigResult {
       baseUrl: gheHost === undefined ? undefined : `${protocol}://${gheHost}/api/v3`,
       host: value("HOST") ?? "0.0.0.0",
       port,
+      metricsHost: value("METRICS_HOST") ?? "127.0.0.1",
+      metricsPort,
+      webhookRequestTimeoutMs,
       logLevel,
       logFormat,
       policyPath: value("POLICY_PATH") ?? "policies/default.yml",

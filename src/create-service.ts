@@ -6,6 +6,7 @@ import { pinoAuditLog, type AuditLog } from "./audit/audit-log.js";
 import type { Config } from "./config.js";
 import { Metrics } from "./metrics.js";
 import type { PolicySource } from "./policy-source.js";
+import { buildOpsServer } from "./ops-server.js";
 import { buildServer } from "./server.js";
 import { eventClient } from "./github/client.js";
 import { Pacer } from "./github/pacer.js";
@@ -25,7 +26,10 @@ const WithoutProbotRetries = ProbotOctokit.defaults((options: Record<string, unk
 }));
 
 export interface Service {
+  /** The webhook listener: the webhook and `/healthz`. */
   server: FastifyInstance;
+  /** The operations listener: readiness detail and metrics. */
+  ops: FastifyInstance;
   probot: Probot;
   /** Where the server hands every verified webhook. */
   receive: Receive;
@@ -141,14 +145,19 @@ export async function createService(config: Config, deps: ServiceDeps): Promise<
     probot,
     receive,
     metrics,
-    policies: deps.policies,
     logger: deps.logger,
     webhookPath: config.webhookPath,
     webhookMaxBytes: config.webhookMaxBytes,
     ledger: state.deliveries,
+    requestTimeoutMs: config.webhookRequestTimeoutMs,
+  });
+  const ops = await buildOpsServer({
+    metrics,
+    policies: deps.policies,
+    logger: deps.logger,
     sharedState: () => state.status(),
   });
-  return { server, probot, receive, metrics, scheduler, state };
+  return { server, ops, probot, receive, metrics, scheduler, state };
 }
 
 /** Reviews handed over by webhooks within `delayMs` share one sweep of their org (and its bulk calls). */

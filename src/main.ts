@@ -30,15 +30,17 @@ async function main(): Promise<void> {
   }
   const { policies, policyRepo, bundled } = chosen;
 
-  const { server, scheduler } = await createService(config, {
+  const { server, ops, scheduler } = await createService(config, {
     logger,
     policies,
     ...(policyRepo ? { policyRepo } : {}),
   });
   const address = await server.listen({ host: config.host, port: config.port });
+  const opsAddress = await ops.listen({ host: config.metricsHost, port: config.metricsPort });
   lifecycle.info(
     {
       address,
+      ops_address: opsAddress,
       mode: config.mode,
       policy_source:
         config.policySource === "org"
@@ -62,8 +64,11 @@ async function main(): Promise<void> {
     // next review call, leaving the rest pending on GitHub for the next start.
     // A delivery answered on a keep-alive connection leaves that connection open and idle; close() only ends the
     // ones idle when it starts, so keep ending them as they become idle, or the exit waits for keepAliveTimeout.
-    const idle = setInterval(() => server.server.closeIdleConnections(), 50);
-    Promise.all([server.close(), scheduler.stop()]).then(
+    const idle = setInterval(() => {
+      server.server.closeIdleConnections();
+      ops.server.closeIdleConnections();
+    }, 50);
+    Promise.all([server.close(), ops.close(), scheduler.stop()]).then(
       () => {
         clearInterval(idle);
         process.exit(0);

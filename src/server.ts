@@ -10,7 +10,6 @@ import type { Probot } from "probot";
 import type { Receive } from "./app.js";
 import { DeliveryLedger, type DeliveryStore } from "./delivery-ledger.js";
 import type { Metrics } from "./metrics.js";
-import type { PolicySource } from "./policy-source.js";
 
 export interface ServerOptions {
   /** Verifies signatures with the App's webhook secret. */
@@ -18,7 +17,6 @@ export interface ServerOptions {
   /** Handles each verified webhook (app.ts `webhookReceiver`). */
   receive: Receive;
   metrics: Metrics;
-  policies: PolicySource;
   logger: Logger;
   webhookPath: string;
   webhookMaxBytes: number;
@@ -26,18 +24,40 @@ export interface ServerOptions {
   ackAfterMs?: number;
   /** Deliveries handled (this process's memory by default; every replica's when shared). */
   ledger?: DeliveryStore;
-  /** Shared state's health for /readyz: `degraded` still answers 200 (each replica keeps judging alone). */
-  sharedState?: () => { status: "local" | "ok" | "degraded"; store: string };
+  /**
+   * A request whose headers and body have not all arrived this long after it started is answered 408 and its
+   * connection closed: a client trickling its body never goes idle, so only a bound on the whole request ends it.
+   */
+  requestTimeoutMs?: number;
 }
+
+/** GitHub sends a delivery in well under a second; a request still arriving after this is not GitHub. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+
+/** GitHub gives up on a delivery after 10 s: answer "still processing" before. */
+const ACK_AFTER_MS = 9000;
 
 const REQUIRED_HEADERS = ["x-github-event", "x-github-delivery", "x-hub-signature-256"] as const;
 
 /**
- * Builds the HTTP server, not listening: webhooks, health, readiness, metrics. One fastify instance per call, so
- * tests can `inject()` without a port.
+ * Builds the webhook listener, not listening: the webhook and `/healthz`, nothing that names an org (readiness
+ * detail and metrics are on the operations listener, ops-server.ts). One fastify instance per call, so tests can
+ * `inject()` without a port.
  */
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
+  const requestTimeout = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const server = Fastify({
+    // Node checks for expired requests every `connectionsCheckingInterval` (30 s by default): a tenth of the
+    // limit, so a slow client is cut off at most 10% after it. Headers count towards the same limit.
+    http: {
+      requestTimeout,
+      headersTimeout: requestTimeout,
+      connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.round(requestTimeout / 10))),
+    },
+    requestTimeout,
+    // A connection with nothing moving either way; longer than the 9 s a delivery may be handled before its answer.
+    connectionTimeout: Math.max(requestTimeout, (options.ackAfterMs ?? ACK_AFTER_MS) + 5000),
+
     loggerInstance: options.logger as FastifyBaseLogger,
     // No "incoming request"/"request completed" line per webhook: every delivery already gets an audit record
     // or a refusal line, and the pair would triple the log volume.
@@ -47,34 +67,6 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   await options.probot.ready();
 
   server.get("/healthz", async () => ({ status: "ok" }));
-
-  server.get("/readyz", async (_request, reply) => {
-    const policies = options.policies.states().map((state) =>
-      state.ok
-        ? {
-            source: state.policy.source,
-            revision: state.policy.revision,
-            valid: true,
-            rules: state.policy.rules.length,
-          }
-        : { source: state.source, valid: false, errors: state.errors },
-    );
-    const ready = options.policies.ready();
-    const shared = options.sharedState?.();
-    const status = !ready ? "not_ready" : shared?.status === "degraded" ? "degraded" : "ready";
-    return reply
-      .code(ready ? 200 : 503)
-      .send({ status, policies, ...(shared && shared.status !== "local" ? { shared_state: shared } : {}) });
-  });
-
-  server.get("/metrics", async (_request, reply) => {
-    for (const state of options.policies.states()) {
-      const source = state.ok ? state.policy.source : state.source;
-      options.metrics.policyLoaded.set({ source }, state.ok ? 1 : 0);
-      options.metrics.policyRules.set({ source }, state.ok ? state.policy.rules.length : 0);
-    }
-    return reply.type(options.metrics.registry.contentType).send(await options.metrics.registry.metrics());
-  });
 
   await server.register(async (scope) =>
     webhookRoute(scope, { ...options, ledger: options.ledger ?? new DeliveryLedger() }),
@@ -92,7 +84,7 @@ async function webhookRoute(
   options: ServerOptions & { ledger: DeliveryStore },
 ): Promise<void> {
   const { probot, receive, metrics, ledger } = options;
-  const ackAfterMs = options.ackAfterMs ?? 9000;
+  const ackAfterMs = options.ackAfterMs ?? ACK_AFTER_MS;
 
   scope.removeAllContentTypeParsers();
   scope.addContentTypeParser(

@@ -113,11 +113,16 @@ describe("the server process against the GitHub stand-in", () => {
     expect(github.calls).toEqual([]);
   });
 
-  it("serves health, readiness and metrics, and stops cleanly on SIGTERM", async () => {
+  it("serves health on the webhook port, readiness and metrics on the operations port only, and stops cleanly on SIGTERM", async () => {
     const { server } = await start();
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
-    expect(await (await fetch(`${server.url}/readyz`)).json()).toMatchObject({ status: "ready" });
-    expect(await (await fetch(`${server.url}/metrics`)).text()).toContain("pat_warden_policy_loaded");
+    // Readiness detail names every org and its policy errors: not for whoever can reach the webhook port.
+    expect((await fetch(`${server.url}/readyz`)).status).toBe(404);
+    expect((await fetch(`${server.url}/metrics`)).status).toBe(404);
+    expect(new URL(server.opsUrl).hostname).toBe("127.0.0.1");
+    expect(server.opsUrl).not.toBe(server.url);
+    expect(await (await fetch(`${server.opsUrl}/readyz`)).json()).toMatchObject({ status: "ready" });
+    expect(await (await fetch(`${server.opsUrl}/metrics`)).text()).toContain("pat_warden_policy_loaded");
     expect(await server.stop("SIGTERM")).toBe(0);
     expect(server.lines.some((l) => String(l.msg).startsWith("stopping"))).toBe(true);
   });

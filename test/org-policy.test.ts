@@ -214,14 +214,14 @@ describe("a policy change takes effect without a restart", () => {
     expect(decisionFor("beta", 3)).toMatchObject({ outcome: "approve" });
     expect(github.pending("alpha").map((r) => r.id)).toEqual([2]);
     // Visible to the operator: readiness detail and metrics (the process stays ready for the other orgs).
-    const ready = await service.server.inject({ url: "/readyz" });
+    const ready = await service.ops.inject({ url: "/readyz" });
     expect(ready.statusCode).toBe(200);
     expect(ready.json().policies).toContainEqual({
       source: "github:alpha/.github/.github/pat-warden.yml",
       valid: false,
       errors: [expect.stringContaining(":4:14 rules[0].outcome")],
     });
-    expect((await service.server.inject({ url: "/metrics" })).body).toMatch(
+    expect((await service.ops.inject({ url: "/metrics" })).body).toMatch(
       /^pat_warden_policy_loaded\{source="github:alpha\/.github\/.github\/pat-warden.yml"\} 0$/m,
     );
 

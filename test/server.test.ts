@@ -8,7 +8,6 @@ import { TEST_PRIVATE_KEY } from "./support/keys.js";
 import { createProbot } from "../src/create-service.js";
 import { createLogger } from "../src/logger.js";
 import { Metrics } from "../src/metrics.js";
-import { staticPolicySource } from "../src/policy-source.js";
 import { buildServer } from "../src/server.js";
 import {
   policyState,
@@ -32,6 +31,7 @@ let github: GitHubStandIn | undefined;
 
 afterEach(async () => {
   await service?.server.close();
+  await service?.ops.close();
   await github?.close();
   service = undefined;
   github = undefined;
@@ -246,7 +246,6 @@ describe("a handler that fails without an error", () => {
         return calls === 1 ? Promise.reject(undefined) : Promise.resolve();
       },
       metrics: new Metrics(),
-      policies: staticPolicySource(POLICY),
       logger,
       webhookPath: config.webhookPath,
       webhookMaxBytes: config.webhookMaxBytes,
@@ -273,10 +272,20 @@ describe("a handler that fails without an error", () => {
 });
 
 describe("health, readiness and metrics", () => {
+  it("tells nothing about orgs and policies on the webhook port: only health and the webhook", async () => {
+    service = await startTestService({ policy: { ok: false, source: "p.yml", errors: ["p.yml:1:1 bad"] } });
+    expect((await service.server.inject({ url: "/healthz" })).statusCode).toBe(200);
+    for (const url of ["/readyz", "/metrics"]) {
+      const answer = await service.server.inject({ url });
+      expect(answer.statusCode).toBe(404);
+      expect(answer.body).not.toContain("p.yml");
+    }
+  });
+
   it("reports healthy and ready with the policy's revision", async () => {
     service = await startTestService({ policy: POLICY, env: { DRY_RUN: "true" } });
     expect((await service.server.inject({ url: "/healthz" })).json()).toEqual({ status: "ok" });
-    const ready = await service.server.inject({ url: "/readyz" });
+    const ready = await service.ops.inject({ url: "/readyz" });
     expect(ready.statusCode).toBe(200);
     expect(ready.json()).toEqual({
       status: "ready",
@@ -286,13 +295,13 @@ describe("health, readiness and metrics", () => {
 
   it("is not ready, and says why, when the policy is invalid", async () => {
     service = await startTestService({ policy: { ok: false, source: "p.yml", errors: ["p.yml:1:1 bad"] } });
-    const ready = await service.server.inject({ url: "/readyz" });
+    const ready = await service.ops.inject({ url: "/readyz" });
     expect(ready.statusCode).toBe(503);
     expect(ready.json()).toEqual({
       status: "not_ready",
       policies: [{ source: "p.yml", valid: false, errors: ["p.yml:1:1 bad"] }],
     });
-    expect((await service.server.inject({ url: "/metrics" })).body).toMatch(
+    expect((await service.ops.inject({ url: "/metrics" })).body).toMatch(
       /^pat_warden_policy_loaded\{source="p.yml"\} 0$/m,
     );
   });
@@ -300,7 +309,7 @@ describe("health, readiness and metrics", () => {
   it("exposes decisions by outcome and rule, review results and latency, and policy state", async () => {
     service = await startTestService({ policy: POLICY, env: { DRY_RUN: "true" } });
     await post(fixtureBody.toString("utf8"), signedHeaders(fixtureBody));
-    const metrics = (await service.server.inject({ url: "/metrics" })).body;
+    const metrics = (await service.ops.inject({ url: "/metrics" })).body;
     expect(metrics).toMatch(
       /^pat_warden_decisions_total\{outcome="deny",rule="write-selected-repositories",mode="dry-run",trigger="webhook"\} 1$/m,
     );
