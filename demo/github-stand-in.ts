@@ -130,6 +130,7 @@ export class GitHubStandIn {
   readonly calls: Call[] = [];
 
   private readonly installations = new Map<number, string>();
+  private readonly selections = new Map<string, "all" | string[]>();
   private readonly requests = new Map<string, Map<number, StoredRequest>>();
   private readonly grants = new Map<string, Map<number, PatGrant>>();
   private readonly tokens = new Map<string, number>();
@@ -174,6 +175,7 @@ export class GitHubStandIn {
       route("POST", `/app/installations/${id}/access_tokens`, "app", this.createAccessToken),
       route("GET", "/app/installations", "app", this.listInstallations),
       route("GET", `/orgs/${org}/installation`, "app", this.getOrgInstallation),
+      route("GET", "/installation/repositories", "installation", this.listInstallationRepositories),
       route("GET", requests, "installation", this.listRequests),
       route("POST", requests, "installation", this.bulkReview),
       route("POST", `${requests}/${id}`, "installation", this.reviewRequest),
@@ -205,6 +207,19 @@ export class GitHubStandIn {
   }
 
   // ---- Seeding and inspection ----
+
+  /**
+   * Which of the org's repositories its installation covers: "all" (the default) or the named ones. A repository
+   * not covered answers 404 to every repository route, as on GitHub (stand-in-repos.ts asks `coversRepository`).
+   */
+  selectRepositories(org: string, names: readonly string[] | "all"): void {
+    this.selections.set(org, names === "all" ? "all" : names.map((name) => name.toLowerCase()));
+  }
+
+  coversRepository(org: string, repo: string): boolean {
+    const selection = this.selections.get(org) ?? "all";
+    return selection === "all" || selection.includes(repo.toLowerCase());
+  }
 
   addInstallation(org: string, installationId: number): void {
     this.installations.set(installationId, org);
@@ -268,7 +283,14 @@ export class GitHubStandIn {
     for (const list of lists) {
       list.length = 0;
     }
-    for (const map of [this.installations, this.requests, this.grants, this.tokens, this.rateRemaining]) {
+    for (const map of [
+      this.installations,
+      this.requests,
+      this.grants,
+      this.tokens,
+      this.rateRemaining,
+      this.selections,
+    ]) {
       map.clear();
     }
     this.rateReset = nextHour();
@@ -372,9 +394,14 @@ export class GitHubStandIn {
         .map(({ route, match }) => ({ route, matched: match !== null, groups: match?.groups }))
         .find((candidate) => candidate.matched);
       if (!found) throw notFound();
-      const org = decodeURIComponent(found.groups?.org ?? "");
+      let org = decodeURIComponent(found.groups?.org ?? "");
       if (found.route.auth === "app") this.authenticateApp(headers.authorization);
-      else if (found.route.auth === "installation") this.authenticateInstallation(headers.authorization, org);
+      // A route naming no org (`/installation/...`) is about the token's own installation.
+      else if (found.route.auth === "installation")
+        org = this.authenticateInstallation(
+          headers.authorization,
+          found.groups?.org === undefined ? null : org,
+        );
       const groups = Object.fromEntries(
         Object.entries(found.groups ?? {}).map(([name, value]) => [name, decodeURIComponent(value ?? "")]),
       );
@@ -394,12 +421,14 @@ export class GitHubStandIn {
     if (problem) throw new HttpError(401, problem);
   }
 
-  private authenticateInstallation(authorization: string | undefined, org: string): void {
+  private authenticateInstallation(authorization: string | undefined, org: string | null): string {
     const installation = this.tokens.get(credential(authorization) ?? "");
     if (installation === undefined) throw new HttpError(401, "Bad credentials");
-    if (this.installations.get(installation) !== org) {
+    const own = this.installations.get(installation)!;
+    if (org !== null && own !== org) {
       throw new HttpError(403, "Resource not accessible by integration");
     }
+    return own;
   }
 
   // ---- Route handlers ----
@@ -414,6 +443,20 @@ export class GitHubStandIn {
       organization_personal_access_tokens: "write",
     };
     return { status: 201, body: { token, expires_at: expiresAt, permissions, repository_selection: "all" } };
+  }
+
+  /** The covered repositories by name (this half of the stand-in holds no repository data beyond that). */
+  private listInstallationRepositories(ctx: Ctx): Reply {
+    const selection = this.selections.get(ctx.org) ?? "all";
+    const names = selection === "all" ? [] : selection;
+    return {
+      status: 200,
+      body: {
+        total_count: names.length,
+        repository_selection: selection === "all" ? "all" : "selected",
+        repositories: names.map((name) => ({ name, full_name: `${ctx.org}/${name}` })),
+      },
+    };
   }
 
   private listInstallations(ctx: Ctx): Reply {

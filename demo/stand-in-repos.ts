@@ -25,8 +25,22 @@ export interface CheckRun {
   };
 }
 
+/**
+ * What requires a reviewed pull request on a branch: a ruleset's required approvals, classic branch protection's
+ * (null: none), and whether the App may read classic protection ("Administration: read"; 403 without).
+ */
+export interface Protection {
+  rulesetApprovals: number | null;
+  classicApprovals: number | null;
+  classicReadable: boolean;
+}
+
 interface Repo {
   defaultBranch: string;
+  visibility: "public" | "private" | "internal";
+  createdAt: string;
+  /** Protection of each branch; a branch not listed has none. */
+  protection: Map<string, Protection>;
   /** Files by commit sha. */
   trees: Map<string, Map<string, string>>;
   /** Commit shas of each branch, newest last. */
@@ -35,6 +49,7 @@ interface Repo {
 }
 
 const owner = "(?<org>[^/]+)";
+const PROTECTED: Protection = { rulesetApprovals: 1, classicApprovals: null, classicReadable: true };
 const repo = "(?<repo>[^/]+)";
 
 export class StandInRepos {
@@ -43,10 +58,22 @@ export class StandInRepos {
   private readonly memberships = new Map<string, "active" | "pending">();
   private commitCounter = 0;
 
+  private readonly standIn: GitHubStandIn;
+
   constructor(standIn: GitHubStandIn) {
+    this.standIn = standIn;
     standIn.addRoute("GET", `/repos/${owner}/${repo}`, "installation", (ctx) => this.getRepo(ctx));
     standIn.addRoute("GET", `/repos/${owner}/${repo}/contents/(?<path>.+)`, "installation", (ctx) =>
       this.getContents(ctx),
+    );
+    standIn.addRoute("GET", `/repos/${owner}/${repo}/rules/branches/(?<branch>.+)`, "installation", (ctx) =>
+      this.branchRules(ctx),
+    );
+    standIn.addRoute(
+      "GET",
+      `/repos/${owner}/${repo}/branches/(?<branch>[^/]+)/protection`,
+      "installation",
+      (ctx) => this.branchProtection(ctx),
     );
     standIn.addRoute("GET", `/repos/${owner}/${repo}/commits`, "installation", (ctx) =>
       this.listCommits(ctx),
@@ -83,6 +110,25 @@ export class StandInRepos {
     return sha;
   }
 
+  /**
+   * How a branch (default: the default branch) is protected. A repository's default branch starts protected by a
+   * ruleset requiring one approval, as a policy repository should be.
+   */
+  protect(ownerName: string, repoName: string, protection: Partial<Protection>, branch?: string): void {
+    const stored = this.repo(ownerName, repoName);
+    const name = branch ?? stored.defaultBranch;
+    stored.protection.set(name, { ...PROTECTED, ...stored.protection.get(name), ...protection });
+  }
+
+  setVisibility(ownerName: string, repoName: string, visibility: Repo["visibility"]): void {
+    this.repo(ownerName, repoName).visibility = visibility;
+  }
+
+  /** The repository is gone (its files, branches and protection with it). */
+  deleteRepository(ownerName: string, repoName: string): void {
+    this.repos.delete(`${ownerName}/${repoName}`.toLowerCase());
+  }
+
   /** A pull request whose head is a commit on `branch` (made with commit()), changing `files`. */
   pullRequest(ownerName: string, repoName: string, number: number, headSha: string, files: string[]): void {
     this.repo(ownerName, repoName).pulls.set(number, { headSha, files });
@@ -98,7 +144,15 @@ export class StandInRepos {
     const key = `${ownerName}/${repoName}`.toLowerCase();
     let stored = this.repos.get(key);
     if (!stored) {
-      stored = { defaultBranch: "main", trees: new Map(), branches: new Map(), pulls: new Map() };
+      stored = {
+        defaultBranch: "main",
+        visibility: "private",
+        createdAt: new Date().toISOString(),
+        protection: new Map([["main", { ...PROTECTED }]]),
+        trees: new Map(),
+        branches: new Map(),
+        pulls: new Map(),
+      };
       this.repos.set(key, stored);
     }
     return stored;
@@ -106,7 +160,9 @@ export class StandInRepos {
 
   private existing(ctx: Ctx): Repo {
     const stored = this.repos.get(`${ctx.org}/${ctx.groups.repo}`.toLowerCase());
-    if (!stored) throw new HttpError(404, "Not Found");
+    // Absent, or not covered by the installation: GitHub answers both alike.
+    if (!stored || !this.standIn.coversRepository(ctx.org, ctx.groups.repo!))
+      throw new HttpError(404, "Not Found");
     return stored;
   }
 
@@ -118,6 +174,9 @@ export class StandInRepos {
         name: ctx.groups.repo,
         full_name: `${ctx.org}/${ctx.groups.repo}`,
         default_branch: stored.defaultBranch,
+        private: stored.visibility !== "public",
+        visibility: stored.visibility,
+        created_at: stored.createdAt,
       },
     };
   }
@@ -162,6 +221,46 @@ export class StandInRepos {
         .reverse()
         .slice(0, perPage)
         .map((sha) => ({ sha })),
+    };
+  }
+
+  /** The active rules on a branch (only the pull_request rule is modelled), readable with Metadata: read. */
+  private branchRules(ctx: Ctx): Reply {
+    const approvals = this.existing(ctx).protection.get(ctx.groups.branch!)?.rulesetApprovals ?? null;
+    if (approvals === null) return { status: 200, body: [] };
+    return {
+      status: 200,
+      body: [
+        {
+          type: "pull_request",
+          ruleset_source_type: "Repository",
+          ruleset_source: `${ctx.org}/${ctx.groups.repo}`,
+          ruleset_id: 1,
+          parameters: {
+            required_approving_review_count: approvals,
+            dismiss_stale_reviews_on_push: false,
+            require_code_owner_review: false,
+            require_last_push_approval: false,
+            required_review_thread_resolution: false,
+          },
+        },
+      ],
+    };
+  }
+
+  /** Classic branch protection: 403 without "Administration: read", 404 when the branch is not protected. */
+  private branchProtection(ctx: Ctx): Reply {
+    const protection = this.existing(ctx).protection.get(ctx.groups.branch!);
+    if (protection && !protection.classicReadable)
+      throw new HttpError(403, "Resource not accessible by integration");
+    if (protection?.classicApprovals === null || protection?.classicApprovals === undefined)
+      throw new HttpError(404, "Branch not protected");
+    return {
+      status: 200,
+      body: {
+        required_pull_request_reviews: { required_approving_review_count: protection.classicApprovals },
+        enforce_admins: { enabled: false },
+      },
     };
   }
 

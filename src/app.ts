@@ -14,6 +14,8 @@ export interface PolicyRepoOptions {
   path: string;
   /** Called after a push changed an org's policy and the new one is valid (sweep the requests that waited). */
   onChange: (org: string) => void;
+  /** GitHub calls one pull request's check run may make (POLICY_CHECK_MAX_CALLS). */
+  checkMaxCalls?: number;
   /** Called when a push may have changed an org's policy, before reloading it (tell the other replicas). */
   onPush?: (org: string) => void;
 }
@@ -159,35 +161,62 @@ function watchPolicyRepo(
   app.on("push", async (context) => {
     const { repository, ref, commits } = context.payload;
     if (!isPolicyRepo(repository.name) || ref !== `refs/heads/${repository.default_branch}`) return;
-    const touched = commits.some((commit) =>
+    const touching = commits.filter((commit) =>
       [...(commit.added ?? []), ...(commit.modified ?? []), ...(commit.removed ?? [])].includes(
         policyRepo.path,
       ),
     );
+    const touched = touching.length > 0;
     // GitHub lists at most 2048 commits in a push; with none listed (a force push) re-read to be sure.
     if (!touched && commits.length > 0) return;
     const org = context.payload.organization?.login ?? repository.owner?.login;
     if (!org) return;
-    policyRepo.source.invalidate(org);
+    // The last commit touching the file says what the push did to it: a deletion seen here is what lets an org
+    // that had a policy fall back (a file gone without one fails closed).
+    const last = touching.at(-1);
+    policyRepo.source.invalidate(org, {
+      removed: last?.removed?.includes(policyRepo.path) ?? false,
+      actor: context.payload.sender?.login ?? context.payload.pusher?.name ?? null,
+      commit: context.payload.after ?? null,
+    });
     policyRepo.onPush?.(org);
     const state = await policyRepo.source.forOrg(org, { client: readyClient(context.octokit) });
     if (state.ok) policyRepo.onChange(org);
   });
 
+  // A policy repository that did not exist when the org was first seen: who created it is logged with the
+  // warning the next read gives.
+  app.on("repository.created", async (context) => {
+    const { repository, sender } = context.payload;
+    if (!isPolicyRepo(repository.name)) return;
+    const org = context.payload.organization?.login ?? repository.owner.login;
+    policyRepo.source.repositoryCreated(org, sender?.login ?? null);
+    await policyRepo.source.forOrg(org, { client: readyClient(context.octokit) });
+  });
+
   app.on(["pull_request.opened", "pull_request.synchronize", "pull_request.reopened"], async (context) => {
     const { repository, pull_request: pr } = context.payload;
     if (!isPolicyRepo(repository.name) || pr.base.ref !== repository.default_branch) return;
+    const head = pr.head.repo ? `${pr.head.repo.owner?.login}/${pr.head.repo.name}` : null;
+    const visibility = (repository as { visibility?: string }).visibility;
     await checkPolicyPullRequest(
-      { policies: policyRepo.source, path: policyRepo.path, facts },
+      { policies: policyRepo.source, path: policyRepo.path, facts, maxCalls: policyRepo.checkMaxCalls },
       context.octokit,
       {
         org: repository.owner.login,
         repo: repository.name,
         number: pr.number,
         headSha: pr.head.sha,
-        // A pull request from a fork: its head commit is read from the fork.
-        headOwner: pr.head.repo?.owner?.login ?? repository.owner.login,
-        headRepo: pr.head.repo?.name ?? repository.name,
+        // A deleted fork leaves no head repository: still a fork.
+        fromFork: head?.toLowerCase() !== `${repository.owner.login}/${repository.name}`.toLowerCase(),
+        visibility:
+          visibility === "public" || visibility === "private" || visibility === "internal"
+            ? visibility
+            : repository.private === true
+              ? "private"
+              : repository.private === false
+                ? "public"
+                : "unknown",
       },
     );
   });

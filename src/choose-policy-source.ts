@@ -28,6 +28,7 @@ export async function choosePolicySource(config: Config, logger: Logger): Promis
     path: config.policyFile,
     fallback: bundled,
     refreshMs: config.policyRefreshMs,
+    requireReviewedBranch: config.policyRequireReviewedBranch,
     logger,
   });
   return {

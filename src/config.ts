@@ -30,6 +30,10 @@ export interface Config {
   /** An org without a policy file fails closed instead of using the bundled policy. */
   policyRequired: boolean;
   policyRefreshMs: number;
+  /** An org whose policy's default branch does not require a reviewed pull request (or GitHub cannot tell) fails closed. */
+  policyRequireReviewedBranch: boolean;
+  /** GitHub calls one pull request's check run may make. */
+  policyCheckMaxCalls: number;
   mode: Mode;
   reviewDeadlineMs: number;
   attemptTimeoutMs: number;
@@ -128,6 +132,8 @@ export function loadConfig(env: Env): ConfigResult {
   const deferredSweepDelayMs = integer(env, "DEFERRED_SWEEP_DELAY_MS", 2000, 0, 3600_000, problems);
   const policySource = oneOf(env, "POLICY_SOURCE", ["org", "file"] as const, "org", problems);
   const policyRequired = flag(env, "POLICY_REQUIRED", false, problems);
+  const policyRequireReviewedBranch = flag(env, "POLICY_REQUIRE_REVIEWED_BRANCH", true, problems);
+  const policyCheckMaxCalls = integer(env, "POLICY_CHECK_MAX_CALLS", 200, 0, 5000, problems);
   const policyRefreshSeconds = integer(env, "POLICY_REFRESH_SECONDS", 300, 0, 24 * 3600, problems);
   const policyFile = value("POLICY_FILE") ?? ".github/pat-warden.yml";
   if (policyFile.startsWith("/"))
@@ -162,6 +168,8 @@ export function loadConfig(env: Env): ConfigResult {
       policyFile,
       policyRequired,
       policyRefreshMs: policyRefreshSeconds * 1000,
+      policyRequireReviewedBranch,
+      policyCheckMaxCalls,
       mode: dryRun ? "dry-run" : "enforce",
       reviewDeadlineMs,
       attemptTimeoutMs,

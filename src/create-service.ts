@@ -119,6 +119,7 @@ export async function createService(config: Config, deps: ServiceDeps): Promise<
         ...deps.policyRepo,
         // A valid new policy: the requests that waited (or that it now decides) are handled at once.
         onChange: (org: string) => void scheduler.sweep("policy_change", org).catch(() => undefined),
+        checkMaxCalls: config.policyCheckMaxCalls,
         // Every other replica reloads the org's policy now, not at its next refresh.
         onPush: (org: string) => void state.policyEvents.publish(org),
       }
@@ -154,6 +155,7 @@ export async function createService(config: Config, deps: ServiceDeps): Promise<
   const ops = await buildOpsServer({
     metrics,
     policies: deps.policies,
+    orgPolicies: deps.policyRepo?.source ?? null,
     logger: deps.logger,
     sharedState: () => state.status(),
   });

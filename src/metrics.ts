@@ -65,6 +65,20 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly orgPolicyState = new Gauge({
+    name: "pat_warden_org_policy_state",
+    help: "1 for where each org's policy comes from: org, fallback, no_repository (these judge); not_visible, vanished, unprotected, error (its requests stay pending).",
+    labelNames: ["org", "state"] as const,
+    registers: [this.registry],
+  });
+
+  readonly policyBranchReview = new Gauge({
+    name: "pat_warden_policy_branch_review_required",
+    help: "1 for whether the default branch of the org's policy repository requires a reviewed pull request: true, false, unknown.",
+    labelNames: ["org", "review_required"] as const,
+    registers: [this.registry],
+  });
+
   readonly sweeps = new Counter({
     name: "pat_warden_sweeps_total",
     help: "Sweeps of an organization's pending requests by result (ok, failed, policy_invalid).",

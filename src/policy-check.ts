@@ -1,3 +1,5 @@
+import type { BranchProtection } from "./github/branch-protection.js";
+import { CallBudget } from "./github/call-budget.js";
 import { readyClient, type Octokit } from "./github/client.js";
 import { NotAFileError, readRepoFile } from "./github/repo-file.js";
 import { listGrants, type GrantItem } from "./github/grants.js";
@@ -9,21 +11,34 @@ import type { OrgPolicySource } from "./org-policy-source.js";
 import { evaluate, type Decision } from "./policy/evaluate.js";
 import { parsePolicy, type PolicyError } from "./policy/parse.js";
 import type { TokenRequest } from "./policy/request.js";
+import type { CompiledPolicy } from "./policy/compile.js";
 
 /** GitHub accepts at most 50 annotations per check-run request. */
 const MAX_ANNOTATIONS = 50;
 /** Check-run output text is limited to 65535 characters. */
 const MAX_TEXT = 60_000;
 export const CHECK_NAME = "pat-warden policy";
+/** GitHub calls one check run may make by default (POLICY_CHECK_MAX_CALLS). */
+export const DEFAULT_CHECK_MAX_CALLS = 200;
 
 export interface PullRequestRef {
   org: string;
   repo: string;
   number: number;
   headSha: string;
-  /** Where the head commit lives (a fork, or the same repository). */
-  headOwner: string;
-  headRepo: string;
+  /** The head branch lives in a fork: anyone may have opened it. */
+  fromFork: boolean;
+  /** Who can read the repository, and so the check run; anything GitHub did not say counts as public. */
+  visibility: "public" | "private" | "internal" | "unknown";
+}
+
+export interface CheckDeps {
+  policies: OrgPolicySource;
+  path: string;
+  /** The server's cache of requester facts, shared with webhooks and sweeps. */
+  facts: FactCache;
+  /** GitHub calls one check run may make (the listing and fact lookups of its preview). */
+  maxCalls?: number;
 }
 
 /** One decision the proposed policy would change. */
@@ -53,9 +68,13 @@ export interface CheckRunOutput {
  * The check run on a pull request that changes the policy file: validation errors annotated on their lines, and
  * an impact preview — the org's pending requests and approved tokens judged by the proposed policy and by the
  * current one (default branch), listing every decision that would change. Posted only when the file changed.
+ *
+ * A check run is readable by whoever can read the repository, and a pull request from a fork may come from
+ * anyone: a fork's pull request is validated only (no preview, no lookups); on a repository that is not private
+ * or internal the preview gives counts per rule and outcome change, never who or which token.
  */
 export async function checkPolicyPullRequest(
-  deps: { policies: OrgPolicySource; path: string; facts: FactCache },
+  deps: CheckDeps,
   octokit: Octokit,
   pr: PullRequestRef,
 ): Promise<CheckRunOutput | null> {
@@ -70,14 +89,15 @@ export async function checkPolicyPullRequest(
   if (!changed) return null;
 
   const removed = changed.status === "removed" || changed.filename !== deps.path;
-  const proposedText = removed
-    ? null
-    : await readAt(octokit, pr.headOwner, pr.headRepo, deps.path, pr.headSha);
+  // A fork's head commit is readable in the base repository too (GitHub keeps it as the pull request's head).
+  const proposedText = removed ? null : await readAt(octokit, pr.org, pr.repo, deps.path, pr.headSha);
   const output = removed
     ? deleted(deps.path)
     : proposedText === null
       ? unreadable(deps.path, pr)
       : await judge(deps, octokit, pr, proposedText, retry);
+  const protection = deps.policies.report(pr.org)?.protection ?? null;
+  output.summary += `\n\n${protectionLine(protection)}`;
   await octokit.rest.checks.create({
     owner: pr.org,
     repo: pr.repo,
@@ -96,7 +116,7 @@ export async function checkPolicyPullRequest(
 }
 
 async function judge(
-  deps: { policies: OrgPolicySource; path: string; facts: FactCache },
+  deps: CheckDeps,
   octokit: Octokit,
   pr: PullRequestRef,
   text: string,
@@ -105,7 +125,26 @@ async function judge(
   const source = `github:${pr.org}/${pr.repo}/${deps.path}@${pr.headSha.slice(0, 12)}`;
   const parsed = parsePolicy(text, { source, revision: pr.headSha });
   if (!parsed.ok) return invalid(deps.path, parsed.errors);
+  if (pr.fromFork) return forkValidated(parsed.policy.rules.length);
 
+  const budget = new CallBudget(deps.maxCalls ?? DEFAULT_CHECK_MAX_CALLS);
+  budget.watch(octokit);
+  try {
+    return await preview(deps, octokit, pr, parsed.policy, retry, budget);
+  } finally {
+    budget.close();
+  }
+}
+
+/** Both policies judge the org's pending requests and approved tokens; the rows whose decision would change. */
+async function preview(
+  deps: CheckDeps,
+  octokit: Octokit,
+  pr: PullRequestRef,
+  proposed: CompiledPolicy,
+  retry: () => RetryOptions,
+  budget: CallBudget,
+): Promise<CheckRunOutput> {
   const client = readyClient(octokit);
   const current = await deps.policies.forOrg(pr.org, { client });
   const currentPolicy = current.ok ? current.policy : null;
@@ -116,13 +155,19 @@ async function judge(
     );
 
   const rows: ImpactRow[] = [];
+  let skipped = 0;
   const judgeBoth = async (kind: ImpactRow["kind"], request: TokenRequest, token: string) => {
+    // Once the cap is reached nothing more is looked up: the rest is counted as not previewed.
+    if (budget.spent) return void skipped++;
+    const refusedBefore = budget.refused;
     const subject = kind === "approved token" ? "grant" : "request";
     const github = { client, org: pr.org, cache: deps.facts };
     const before = currentPolicy
       ? evaluate(currentPolicy, await enrichRequest(request, currentPolicy, github, subject))
       : null;
-    const after = evaluate(parsed.policy, await enrichRequest(request, parsed.policy, github, subject));
+    const after = evaluate(proposed, await enrichRequest(request, proposed, github, subject));
+    // A lookup refused by the cap left a fact unknown: this item's preview would be a guess.
+    if (budget.refused > refusedBefore) return void skipped++;
     if (describe(before) !== describe(after))
       rows.push({ kind, who: request.requester, token, from: describe(before), to: describe(after) });
   };
@@ -145,7 +190,9 @@ async function judge(
     grants = (await listGrants(octokit, pr.org, retry())).items;
   } catch (error) {
     notes.push(
-      `Approved tokens not previewed (the App needs "Personal access tokens: read"): ${(error as Error).message}`,
+      budget.spent
+        ? `Approved tokens not previewed: ${(error as Error).message}`
+        : `Approved tokens not previewed (the App needs "Personal access tokens: read"): ${(error as Error).message}`,
     );
   }
   for (const grant of grants) {
@@ -155,20 +202,29 @@ async function judge(
       `${grant.token_name} (token ${grant.token_id})`,
     );
   }
+  if (budget.spent)
+    notes.push(
+      `**The cap of ${budget.max} GitHub calls for this check was reached** (POLICY_CHECK_MAX_CALLS): ${skipped} decision${skipped === 1 ? " was" : "s were"} not previewed.`,
+    );
 
+  const shown = pr.visibility === "private" || pr.visibility === "internal";
+  if (!shown)
+    notes.push(
+      "This repository is public (or its visibility is unknown) and check runs are readable by anyone: the preview counts decisions per rule and outcome, naming no requester and no token.",
+    );
   const judged = `${pending.length} pending request${pending.length === 1 ? "" : "s"} and ${grants.length} approved token${grants.length === 1 ? "" : "s"}`;
   const title =
     rows.length === 0
       ? "Valid: no decision changes"
       : `Valid: ${rows.length} decision${rows.length === 1 ? "" : "s"} would change`;
   const summary = [
-    `The proposed policy is valid (${parsed.policy.rules.length} rules). Judged ${judged} with the proposed policy and with the current one${currentPolicy ? ` (${currentPolicy.revision.slice(0, 12)})` : ""}.`,
+    `The proposed policy is valid (${proposed.rules.length} rules). Judged ${judged} with the proposed policy and with the current one${currentPolicy ? ` (${currentPolicy.revision.slice(0, 12)})` : ""}.`,
     rows.length === 0
       ? "**No decision changes.**"
       : `**${rows.length} decision${rows.length === 1 ? "" : "s"} would change** (below).`,
     ...notes,
   ].join("\n\n");
-  return { conclusion: "success", title, summary, text: table(rows), annotations: [] };
+  return { conclusion: "success", title, summary, text: shown ? table(rows) : counts(rows), annotations: [] };
 }
 
 /** "approve (read-only)", "review (no rule)", "pending (no valid policy)". */
@@ -190,6 +246,30 @@ function table(rows: ImpactRow[]): string {
     text += line;
   }
   return text;
+}
+
+/** The public form of the preview: how many decisions of each kind move from which outcome to which. */
+function counts(rows: ImpactRow[]): string {
+  if (rows.length === 0) return "";
+  const tally = new Map<string, number>();
+  for (const row of rows) {
+    const key = `| ${row.kind}s | ${row.from} | **${row.to}** |`;
+    tally.set(key, (tally.get(key) ?? 0) + 1);
+  }
+  const lines = ["| | now | with this change | decisions |", "|---|---|---|---|"];
+  for (const [key, count] of [...tally].sort(([a], [b]) => a.localeCompare(b)))
+    lines.push(`${key} ${count} |`);
+  return lines.join("\n");
+}
+
+/** Who can change the policy without review: said on every check, so reviewers see what their approval guards. */
+function protectionLine(protection: BranchProtection | null): string {
+  if (!protection) return "Protection of the default branch: not read yet.";
+  if (protection.reviewRequired === true)
+    return `The default branch \`${protection.branch}\` requires a reviewed pull request (${protection.via.join(", ")}).`;
+  if (protection.reviewRequired === false)
+    return `**The default branch \`${protection.branch}\` does not require a reviewed pull request**: anyone who can push to it changes the policy without review.`;
+  return `Whether the default branch \`${protection.branch}\` requires a reviewed pull request is unknown (${protection.unknown.join("; ")}).`;
 }
 
 function escape(text: string): string {
@@ -219,11 +299,22 @@ function invalid(path: string, errors: readonly PolicyError[]): CheckRunOutput {
   };
 }
 
+/** A fork's pull request may come from anyone: its policy is validated, and nothing of the org is looked up. */
+function forkValidated(rules: number): CheckRunOutput {
+  return {
+    conclusion: "success",
+    title: "Valid (from a fork: no impact preview)",
+    summary: `The proposed policy is valid (${rules} rules). This pull request comes from a fork, so pat-warden validates it only: no preview of the organization's requests and tokens. Push the change to a branch of this repository to see its impact.`,
+    text: "",
+    annotations: [],
+  };
+}
+
 function deleted(path: string): CheckRunOutput {
   return {
     conclusion: "failure",
     title: "The policy file is deleted",
-    summary: `This pull request deletes ${path}. The organization would be judged by the bundled policy, or, with POLICY_REQUIRED, every request would stay pending.`,
+    summary: `This pull request deletes ${path}. Once merged, the organization is judged by the bundled policy, or, with POLICY_REQUIRED, every request stays pending.`,
     text: "",
     annotations: [],
   };
@@ -234,7 +325,7 @@ function unreadable(path: string, pr: PullRequestRef): CheckRunOutput {
   return {
     conclusion: "failure",
     title: "The proposed policy cannot be read",
-    summary: `pat-warden cannot read ${path} at ${pr.headSha.slice(0, 12)} in ${pr.headOwner}/${pr.headRepo} (a fork the App is not installed on?). Push the change to a branch of ${pr.org}/${pr.repo} to have it checked.`,
+    summary: `pat-warden cannot read ${path} at ${pr.headSha.slice(0, 12)} through ${pr.org}/${pr.repo}. Push the change to a branch of ${pr.org}/${pr.repo} to have it checked.`,
     text: "",
     annotations: [],
   };

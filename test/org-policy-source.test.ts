@@ -42,8 +42,18 @@ function fakeRepos(files: Record<string, string | typeof DIR>) {
         },
         // Commits not readable: the revision names the blob, which tells V1 from V2.
         listCommits: () => Promise.reject(Object.assign(new Error("Forbidden"), { status: 403 })),
+        get: () => Promise.resolve({ data: { default_branch: "main", visibility: "private" } }),
+      },
+      apps: {
+        listReposAccessibleToInstallation: () =>
+          Promise.resolve({ data: { total_count: 0, repository_selection: "all", repositories: [] } }),
       },
     },
+    // Branch rules: none; classic protection: "Branch not protected".
+    request: (route: string) =>
+      route.includes("/rules/")
+        ? Promise.resolve({ data: [] })
+        : Promise.reject(Object.assign(new Error("Branch not protected"), { status: 404 })),
   } as unknown as Octokit;
   return { access: { client: readyClient(octokit) }, pending, files };
 }

@@ -74,7 +74,13 @@ function created(
   );
 }
 
-function push(org: string, installationId: number, files: string[], delivery: string) {
+function push(
+  org: string,
+  installationId: number,
+  files: string[],
+  delivery: string,
+  change: "modified" | "removed" = "modified",
+) {
   return post(
     "push",
     {
@@ -88,12 +94,32 @@ function push(org: string, installationId: number, files: string[], delivery: st
         owner: { login: org },
       },
       organization: { login: org },
-      commits: [{ id: "1".repeat(40), added: [], modified: files, removed: [] }],
+      commits: [
+        {
+          id: "1".repeat(40),
+          added: [],
+          modified: change === "modified" ? files : [],
+          removed: change === "removed" ? files : [],
+        },
+      ],
+      sender: { login: "pusher", type: "User" },
       installation: { id: installationId },
     },
     delivery,
   );
 }
+
+/** An approved read-only token of 80 days, which a 60-day limit would deny. */
+const legacyGrant = () =>
+  sampleGrant({
+    id: 50,
+    login: "old",
+    tokenName: "legacy",
+    repository: { contents: "read" },
+    repositories: "none",
+    lifetimeDays: 80,
+  });
+const SHORTER_LIFETIME = APPROVE_READS.replace("max_days: 90", "max_days: 60");
 
 const decisions = () => service.audit.records.filter((r): r is DecisionRecord => r.event === "decision");
 const decisionFor = (org: string, id: number) =>
@@ -242,8 +268,184 @@ describe("a policy change takes effect without a restart", () => {
   });
 });
 
+/** What the service logged, one object per JSON line. */
+const logLines = () =>
+  service.logs
+    .text()
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+
+const readyOrg = async (org: string) =>
+  ((await service.ops.inject({ url: "/readyz" })).json().orgs as { org: string }[]).find(
+    (o) => o.org === org,
+  );
+
+const metricsText = async () => (await service.ops.inject({ url: "/metrics" })).body;
+
+describe("a policy that disappears fails closed", () => {
+  // Every request re-reads the policy, as a refresh would after POLICY_REFRESH_SECONDS.
+  const env = { POLICY_REFRESH_SECONDS: "0" };
+
+  it("the policy repository taken out of the installation's repositories: fails closed, not the bundled policy", async () => {
+    await start(env);
+    repos.commit("alpha", ".github", FILE, APPROVE_READS.replace("outcome: approve", "outcome: review"));
+    await created("alpha", 1, reader(1));
+    expect(decisionFor("alpha", 1)).toMatchObject({ outcome: "review" });
+
+    // GitHub answers 404 to the file now, exactly as if it were absent; the bundled policy would approve this.
+    github.selectRepositories("alpha", ["website"]);
+    await created("alpha", 1, reader(2));
+    expect(decisionFor("alpha", 2)).toMatchObject({ outcome: "error", error_kind: "policy" });
+    expect(decisionFor("alpha", 2)!.reasons[0]).toContain("the App cannot see alpha/.github");
+    expect(github.pending("alpha").map((r) => r.id)).toContain(2);
+    expect(logLines()).toContainEqual(
+      expect.objectContaining({ level: 50, event: "policy_loaded", org: "alpha", origin: "not_visible" }),
+    );
+    expect(await readyOrg("alpha")).toMatchObject({ policy: "not_visible", valid: false });
+    expect(await metricsText()).toMatch(
+      /^pat_warden_org_policy_state\{org="alpha",state="not_visible"\} 1$/m,
+    );
+  });
+
+  it("a file gone without a push deleting it fails closed; the push deleting it falls back, logged as a change", async () => {
+    await start(env);
+    repos.commit("alpha", ".github", FILE, APPROVE_READS.replace("outcome: approve", "outcome: review"));
+    await created("alpha", 1, reader(1));
+    expect(decisionFor("alpha", 1)).toMatchObject({ outcome: "review" });
+
+    // Gone from the default branch with no push seen (a changed default branch, a missed delivery).
+    repos.commit("alpha", ".github", FILE, null);
+    await created("alpha", 1, reader(2));
+    expect(decisionFor("alpha", 2)).toMatchObject({ outcome: "error", error_kind: "policy" });
+    expect(decisionFor("alpha", 2)!.reasons[0]).toContain("no push deleting it");
+    expect(logLines()).toContainEqual(
+      expect.objectContaining({ level: 50, event: "policy_loaded", org: "alpha", origin: "vanished" }),
+    );
+    expect(await readyOrg("alpha")).toMatchObject({ policy: "vanished", valid: false });
+
+    // The deletion, seen on the default branch: the bundled policy judges from now on.
+    await push("alpha", 1, [FILE], "push-delete", "removed");
+    expect(logLines()).toContainEqual(
+      expect.objectContaining({
+        level: 30,
+        event: "policy_loaded",
+        org: "alpha",
+        origin: "fallback",
+        deleted_by: { actor: "pusher", commit: "1".repeat(40) },
+        msg: "policy file of alpha deleted by a push to the default branch; the bundled policy judges it now",
+      }),
+    );
+    await created("alpha", 1, reader(3));
+    expect(decisionFor("alpha", 3)).toMatchObject({ policy_source: "policies/default.yml" });
+    expect(decisionFor("alpha", 3)!.outcome).not.toBe("error");
+  });
+
+  it("an org first seen without a policy repository that gets one: a warning names the repository and its creator", async () => {
+    await start(env);
+    await created("beta", 2, reader(1));
+    expect(decisionFor("beta", 1)).toMatchObject({ policy_source: "policies/default.yml" });
+    expect(await readyOrg("beta")).toMatchObject({ policy: "no_repository", valid: true });
+
+    repos.commit("beta", ".github", FILE, APPROVE_READS);
+    await post(
+      "repository",
+      {
+        action: "created",
+        repository: { name: ".github", full_name: "beta/.github", owner: { login: "beta" }, private: false },
+        organization: { login: "beta" },
+        sender: { login: "mallory", type: "User" },
+        installation: { id: 2 },
+      },
+      "repo-created",
+    );
+    expect(logLines()).toContainEqual(
+      expect.objectContaining({
+        level: 40,
+        event: "policy_repository_created",
+        org: "beta",
+        repository: "beta/.github",
+        created_by: "mallory",
+      }),
+    );
+  });
+});
+
+describe("who can write the policy", () => {
+  it("a default branch that does not require a reviewed pull request fails closed, and says so everywhere", async () => {
+    await start();
+    repos.commit("alpha", ".github", FILE, APPROVE_READS);
+    repos.protect("alpha", ".github", { rulesetApprovals: null });
+    await created("alpha", 1, reader(1));
+    expect(decisionFor("alpha", 1)).toMatchObject({ outcome: "error", error_kind: "policy" });
+    expect(decisionFor("alpha", 1)!.reasons[0]).toContain(
+      "not trusted: its default branch main does not require a reviewed pull request",
+    );
+    expect(logLines()).toContainEqual(
+      expect.objectContaining({
+        level: 50,
+        event: "policy_loaded",
+        origin: "unprotected",
+        branch_protection: { branch: "main", review_required: false, via: [] },
+      }),
+    );
+    expect(await readyOrg("alpha")).toMatchObject({
+      policy: "unprotected",
+      branch_protection: { branch: "main", review_required: false },
+    });
+    expect(await metricsText()).toMatch(
+      /^pat_warden_policy_branch_review_required\{org="alpha",review_required="false"\} 1$/m,
+    );
+  });
+
+  it("protection GitHub cannot tell is unknown: fails closed when required, judged and reported as unknown when not", async () => {
+    await start();
+    repos.commit("alpha", ".github", FILE, APPROVE_READS);
+    // No ruleset, and classic protection unreadable without "Administration: read".
+    repos.protect("alpha", ".github", {
+      rulesetApprovals: null,
+      classicApprovals: 1,
+      classicReadable: false,
+    });
+    await created("alpha", 1, reader(1));
+    expect(decisionFor("alpha", 1)).toMatchObject({ outcome: "error" });
+    expect(decisionFor("alpha", 1)!.reasons[0]).toContain(
+      "GitHub could not tell whether its default branch main",
+    );
+    await stopAll(github, service);
+
+    await start({ POLICY_REQUIRE_REVIEWED_BRANCH: "false" });
+    repos.commit("alpha", ".github", FILE, APPROVE_READS);
+    repos.protect("alpha", ".github", {
+      rulesetApprovals: null,
+      classicApprovals: 1,
+      classicReadable: false,
+    });
+    await created("alpha", 1, reader(1));
+    expect(decisionFor("alpha", 1)).toMatchObject({ outcome: "approve" });
+    expect(await readyOrg("alpha")).toMatchObject({
+      policy: "org",
+      branch_protection: { review_required: "unknown" },
+    });
+    expect(logLines()).toContainEqual(
+      expect.objectContaining({
+        event: "policy_loaded",
+        origin: "org",
+        branch_protection: expect.objectContaining({ review_required: "unknown" }),
+      }),
+    );
+  });
+});
+
 describe("pull-request check on the policy repository", () => {
-  function pullRequest(org: string, number: number, headSha: string, delivery: string, headOwner = org) {
+  function pullRequest(
+    org: string,
+    number: number,
+    headSha: string,
+    delivery: string,
+    headOwner = org,
+    visibility: "public" | "private" | "internal" = "private",
+  ) {
     return post(
       "pull_request",
       {
@@ -259,6 +461,8 @@ describe("pull-request check on the policy repository", () => {
           full_name: `${org}/.github`,
           default_branch: "main",
           owner: { login: org },
+          private: visibility !== "public",
+          visibility,
         },
         organization: { login: org },
         installation: { id: 1 },
@@ -348,25 +552,9 @@ describe("pull-request check on the policy repository", () => {
         lifetimeDays: 30,
       }),
     );
-    github.addGrant(
-      "alpha",
-      sampleGrant({
-        id: 50,
-        login: "old",
-        tokenName: "legacy",
-        repository: { contents: "read" },
-        repositories: "none",
-        lifetimeDays: 80,
-      }),
-    );
+    github.addGrant("alpha", legacyGrant());
     // The change: read-only tokens may live 60 days instead of 90.
-    const head = repos.commit(
-      "alpha",
-      ".github",
-      FILE,
-      APPROVE_READS.replace("max_days: 90", "max_days: 60"),
-      "change",
-    );
+    const head = repos.commit("alpha", ".github", FILE, SHORTER_LIFETIME, "change");
     repos.pullRequest("alpha", ".github", 8, head, [FILE]);
     await pullRequest("alpha", 8, head, "pr-impact");
     const run = repos.checkRuns[0]!;
@@ -393,7 +581,21 @@ describe("pull-request check on the policy repository", () => {
     expect(repos.checkRuns[0]!.output.summary).toContain("**No decision changes.**");
   });
 
-  it("fails, saying why, when the proposed policy cannot be read (a fork the App is not installed on)", async () => {
+  it("classic branch protection requiring a review is trusted, and the check run says what guards the branch", async () => {
+    await start();
+    repos.commit("alpha", ".github", FILE, APPROVE_READS);
+    repos.protect("alpha", ".github", { rulesetApprovals: null, classicApprovals: 2 });
+    await created("alpha", 1, reader(1));
+    expect(decisionFor("alpha", 1)).toMatchObject({ outcome: "approve" });
+    const head = repos.commit("alpha", ".github", FILE, `${APPROVE_READS}# note\n`, "note");
+    repos.pullRequest("alpha", ".github", 20, head, [FILE]);
+    await pullRequest("alpha", 20, head, "pr-20");
+    expect(repos.checkRuns.at(-1)!.output.summary).toContain(
+      "The default branch `main` requires a reviewed pull request (branch protection).",
+    );
+  });
+
+  it("fails, saying why, when the proposed policy cannot be read at the pull request's head", async () => {
     await start();
     repos.commit("alpha", ".github", FILE, APPROVE_READS);
     repos.pullRequest("alpha", ".github", 11, "f".repeat(40), [FILE]);
@@ -402,7 +604,98 @@ describe("pull-request check on the policy repository", () => {
       conclusion: "failure",
       output: { title: "The proposed policy cannot be read" },
     });
-    expect(repos.checkRuns[0]!.output.summary).toContain("forker/.github");
+    expect(repos.checkRuns[0]!.output.summary).toContain("at ffffffffffff through alpha/.github");
+  });
+
+  /** Two pending requests and a grant whose outcome the 60-day change turns; the check run it gets. */
+  async function previewedChange(visibility: "public" | "private" | "internal", headOwner = "alpha") {
+    repos.commit("alpha", ".github", FILE, APPROVE_READS);
+    for (const id of [1, 2])
+      github.addRequest(
+        "alpha",
+        sampleRequest({
+          id,
+          login: `user${id}`,
+          tokenName: "reader",
+          repository: { contents: "read" },
+          repositories: "none",
+          lifetimeDays: 80,
+        }),
+      );
+    github.addGrant("alpha", legacyGrant());
+    const head = repos.commit("alpha", ".github", FILE, SHORTER_LIFETIME, "shorter");
+    repos.pullRequest("alpha", ".github", 12, head, [FILE]);
+    github.calls.length = 0;
+    await pullRequest("alpha", 12, head, `pr-${visibility}-${headOwner}`, headOwner, visibility);
+    return repos.checkRuns.at(-1)!;
+  }
+
+  it("from a fork: validation only, no preview and no lookup of the org's requests or tokens", async () => {
+    await start();
+    const run = await previewedChange("public", "mallory");
+    expect(run).toMatchObject({
+      conclusion: "success",
+      output: { title: "Valid (from a fork: no impact preview)" },
+    });
+    const published = JSON.stringify(run.output);
+    for (const secret of ["user1", "user2", "@old", "legacy", "reader"])
+      expect(published).not.toContain(secret);
+    expect(
+      github.calls.map((c) => c.path).filter((p) => /personal-access-token|memberships/.test(p)),
+    ).toEqual([]);
+  });
+
+  it("on a public repository: counts per rule and outcome change, no requester and no token named", async () => {
+    await start();
+    const run = await previewedChange("public");
+    expect(run.output.title).toBe("Valid: 3 decisions would change");
+    expect(run.output.text).toBe(
+      [
+        "| | now | with this change | decisions |",
+        "|---|---|---|---|",
+        "| approved tokens | approve (reads) | **deny (reads)** | 1 |",
+        "| pending requests | approve (reads) | **deny (reads)** | 2 |",
+      ].join("\n"),
+    );
+    const published = JSON.stringify(run.output);
+    for (const secret of ["user1", "user2", "@old", "legacy", "reader", "30000050"])
+      expect(published).not.toContain(secret);
+    expect(run.output.summary).toContain("readable by anyone");
+  });
+
+  it("on a private or internal repository: the preview names who and which token", async () => {
+    await start();
+    const run = await previewedChange("internal");
+    expect(run.output.text).toContain("| approved token | @old | legacy (token 30000050) |");
+    expect(run.output.text).toContain("| pending request | @user1 | reader (request 1) |");
+  });
+
+  it("stops at the cap of GitHub calls per check run, and says so", async () => {
+    await start({ POLICY_CHECK_MAX_CALLS: "4" });
+    const teams = `version: 1
+rules:
+  - name: platform
+    match:
+      requester: { teams: [platform, ops, sre, web, data] }
+    outcome: approve
+`;
+    repos.commit("alpha", ".github", FILE, teams);
+    for (let id = 1; id <= 20; id++) github.addRequest("alpha", reader(id));
+    const head = repos.commit(
+      "alpha",
+      ".github",
+      FILE,
+      teams.replace("outcome: approve", "outcome: deny"),
+      "x",
+    );
+    repos.pullRequest("alpha", ".github", 13, head, [FILE]);
+    github.calls.length = 0;
+    await pullRequest("alpha", 13, head, "pr-cap");
+    const run = repos.checkRuns.at(-1)!;
+    expect(run.output.summary).toContain("**The cap of 4 GitHub calls for this check was reached**");
+    expect(run.output.summary).toMatch(/: \d+ decisions were not previewed\./);
+    // 100 membership lookups would be due (20 requesters × 5 teams); the cap allows 4 calls after the file reads.
+    expect(github.calls.filter((c) => c.path.includes("/memberships/")).length).toBeLessThanOrEqual(4);
   });
 
   it("posts nothing for a pull request that does not change the policy file", async () => {

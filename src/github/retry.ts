@@ -76,7 +76,8 @@ interface HttpErrorLike {
 export function classify(error: unknown, nowMs: number): AttemptFailure {
   const e = (error ?? {}) as HttpErrorLike;
   const message = typeof e.message === "string" ? e.message : String(error);
-  if (e.name === "QueueDeadlineError") {
+  // Never got a slot before its deadline, or past a run's cap of calls: waiting would not help.
+  if (e.name === "QueueDeadlineError" || e.name === "CallBudgetError") {
     return { kind: "queue", status: null, message, retryable: false, retryAfterMs: null };
   }
   // Octokit reports a network error or an abort as status 500 with no response: GitHub never answered.

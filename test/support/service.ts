@@ -75,6 +75,7 @@ export async function startTestService(options: {
         path: config.policyFile,
         fallback: config.policyRequired ? null : options.policy,
         refreshMs: config.policyRefreshMs,
+        requireReviewedBranch: config.policyRequireReviewedBranch,
         logger,
       })
     : null;
