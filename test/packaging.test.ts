@@ -56,7 +56,12 @@ describe("app.yml", () => {
   };
 
   it("subscribes to the events the app handles", () => {
-    expect(manifest.default_events.sort()).toEqual(["personal_access_token_request", "pull_request", "push"]);
+    expect(manifest.default_events.sort()).toEqual([
+      "personal_access_token_request",
+      "pull_request",
+      "push",
+      "repository",
+    ]);
   });
 
   it("asks for what the code calls, no more (write only where it writes)", () => {
@@ -67,6 +72,7 @@ describe("app.yml", () => {
       pull_requests: "read",
       checks: "write",
       members: "read",
+      administration: "read",
     });
   });
 });
