@@ -28,6 +28,7 @@ function shippedPolicyTests(dir = "policies"): [string, string][] {
 }
 
 const WEBHOOK = "test/fixtures/github/personal_access_token_request.created.json";
+const GRANTS = "test/fixtures/github/rest.list-pat-grants.200.json";
 const LIST = "test/fixtures/github/rest.list-pat-grant-requests.200.json";
 const REAL_2024 = "test/fixtures/github/personal_access_token_request.created.gh-patrol-2024.json";
 
@@ -195,6 +196,19 @@ describe("pat-warden explain", () => {
     expect(code).toBe(0);
     expect(stdout).toContain("(personal_access_token_request object)");
     expect(stdout).toContain('decided by: rule "write-selected-repositories" (line 54)');
+  });
+
+  it("reads an item of the approved-tokens list (access_granted_at, no created_at) and judges its lifetime from the grant", () => {
+    const { code, stdout, stderr } = cli("explain", "--policy", "policies/default.yml", "--request", GRANTS);
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
+    const lines = stdout.split("\n");
+    expect(lines[0]).toBe(
+      `request file: ${GRANTS} (approved-tokens list item; the file is a list of 1 request)`,
+    );
+    expect(lines).toContain('request: #25381 by octocat, token "Some Token" (id 98716)');
+    expect(lines).toContain("         ✗ the token lives 184 days; it must expire within 90 days");
+    expect(lines).toContain("outcome: review");
   });
 
   it("explains the real 2024 payload (no token name or id): approved read-only, last rule not reached", () => {

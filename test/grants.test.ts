@@ -66,8 +66,9 @@ describe("grants audit", () => {
       policy_source: "policies/default.yml",
       // The same repository fields as decision records.
       repository_selection: "none",
-      repository_count: 0,
-      repositories: [],
+      // As GitHub gives them: no count and no names unless the selection is `subset`.
+      repository_count: null,
+      repositories: null,
       repositories_truncated: false,
     });
     expect(findings().find((r) => r.pat_id === 226)).toMatchObject({ outcome: "review", action: "none" });

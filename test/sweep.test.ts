@@ -96,6 +96,10 @@ describe("a sweep of a large backlog", () => {
       rule: "tokens-must-expire",
       review_status: "reviewed",
       delivery_id: null,
+      // No repositories: no count and no names, as GitHub gives them (not 0 and []).
+      repository_selection: "none",
+      repository_count: null,
+      repositories: null,
     });
     expect(denied.sweep_id).toBe(summary!.sweep_id);
     // 420 requests with the same action and reason went out as 100 + 100 + 100 + 100 + 20.

@@ -89,8 +89,19 @@ export interface RecordInput {
   durationMs: number;
 }
 
-/** The repository fields decision and grant records share, worked out one way. */
+/**
+ * The repository fields decision and grant records share, worked out one way. As in GitHub's own objects, the count
+ * and the names are null unless the selection is `subset`: "no repositories" and "all repositories" have none.
+ */
 export function repositoryFields(request: TokenRequest) {
+  if (request.repositorySelection !== "subset") {
+    return {
+      repository_selection: request.repositorySelection,
+      repository_count: null,
+      repositories: null,
+      repositories_truncated: false,
+    };
+  }
   const repositories = request.repositories;
   return {
     repository_selection: request.repositorySelection,

@@ -1,7 +1,7 @@
 // Inline requests of policy test cases: GitHub's shapes with the boring fields filled in (documented at the top of
 // policies/default.test.yml), and typos in their keys refused.
 
-import { detectShape } from "./read-request.js";
+import { detectShape, type RequestShape } from "./read-request.js";
 
 type Path = (string | number)[];
 
@@ -39,6 +39,10 @@ const LIST_ITEM_KEYS = [
   "token_expired",
   "token_expires_at",
   "token_last_used_at",
+];
+const GRANT_ITEM_KEYS = [
+  ...LIST_ITEM_KEYS.filter((key) => key !== "reason" && key !== "created_at"),
+  "access_granted_at",
 ];
 const PAYLOAD_KEYS = [
   "action",
@@ -83,23 +87,30 @@ export function withInlineDefaults(raw: Record<string, unknown>): {
     unknownKeys(inner as Record<string, unknown>, REQUEST_KEYS, ["personal_access_token_request"]);
     return { value: { ...raw, personal_access_token_request: filled }, problems };
   }
-  unknownKeys(raw, shape === "pending-requests list item" ? LIST_ITEM_KEYS : REQUEST_KEYS, []);
+  unknownKeys(raw, ALLOWED_KEYS[shape], []);
   return { value: fill(raw, shape), problems };
 }
 
-function fill(
-  raw: Record<string, unknown>,
-  shape: "personal_access_token_request object" | "pending-requests list item",
-) {
+type ItemShape = Exclude<RequestShape, "webhook payload">;
+
+const ALLOWED_KEYS: Record<ItemShape, string[]> = {
+  "personal_access_token_request object": REQUEST_KEYS,
+  "pending-requests list item": LIST_ITEM_KEYS,
+  "approved-tokens list item": GRANT_ITEM_KEYS,
+};
+
+function fill(raw: Record<string, unknown>, shape: ItemShape) {
   const out: Record<string, unknown> = { ...raw };
   out.id ??= 1;
   if (typeof out.owner === "string") out.owner = { login: out.owner };
   out.owner ??= { login: "octocat" };
   out.token_id ??= 1;
   out.token_name ??= "test-token";
-  out.created_at ??= DEFAULT_CREATED_AT;
-  if (!("token_expires_at" in raw) && typeof out.created_at === "string") {
-    const created = Date.parse(out.created_at);
+  // A grant's lifetime counts from when access was granted: it has no creation time.
+  const since = shape === "approved-tokens list item" ? "access_granted_at" : "created_at";
+  out[since] ??= DEFAULT_CREATED_AT;
+  if (!("token_expires_at" in raw) && typeof out[since] === "string") {
+    const created = Date.parse(out[since]);
     if (!Number.isNaN(created))
       out.token_expires_at = new Date(created + DEFAULT_LIFETIME_DAYS * 86_400_000).toISOString();
   }
@@ -110,7 +121,7 @@ function fill(
     if (shape === "personal_access_token_request object") out.repository_count ??= repositories.length;
   }
   out.repository_selection ??= "none";
-  if (shape === "pending-requests list item") {
+  if (shape !== "personal_access_token_request object") {
     out.permissions ??= {};
   } else {
     out.permissions_result ??= {};

@@ -1,25 +1,31 @@
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
+import type { GrantItem } from "../github/grants.js";
 import type { PendingRequestItem } from "../github/pending-requests.js";
 import {
   dateString,
   issueProblems,
   PayloadError,
   permissionSet,
+  tokenRequestFromGrant,
   tokenRequestFromListItem,
   tokenRequestFromWebhook,
 } from "../github/token-request.js";
 import type { TokenRequest } from "../policy/request.js";
 
 /**
- * Reads a token request the way the server receives one, in any of three shapes: a whole webhook payload
- * (`{action, personal_access_token_request, …}`), just its `personal_access_token_request` object, or an item of
+ * Reads a token request the way the server receives one, in any of four shapes: a whole webhook payload
+ * (`{action, personal_access_token_request, …}`), just its `personal_access_token_request` object, an item of
  * the pending-requests REST list (`permissions` and `reason` instead of `permissions_result`), which the sweep
- * reads. The webhook shapes go through the server's own normaliser; list items through the sweep's.
+ * reads, or an item of the approved-tokens list (`access_granted_at`, no `created_at`), which grants audits read.
+ * The webhook shapes go through the server's own normaliser; list items through the sweep's and the audit's.
  */
 
 export type RequestShape =
-  "webhook payload" | "personal_access_token_request object" | "pending-requests list item";
+  | "webhook payload"
+  | "personal_access_token_request object"
+  | "pending-requests list item"
+  | "approved-tokens list item";
 
 /** Why a request could not be read or normalised: each problem names the field. */
 export class RequestReadError extends Error {
@@ -36,11 +42,12 @@ export interface ReadRequest {
   readonly note?: string;
 }
 
-/** Tells the three shapes apart by the key only that shape has; null when none is there. */
+/** Tells the four shapes apart by the key only that shape has; null when none is there. */
 export function detectShape(data: unknown): RequestShape | null {
   if (!isRecord(data)) return null;
   if ("personal_access_token_request" in data) return "webhook payload";
   if ("permissions_result" in data) return "personal_access_token_request object";
+  if ("access_granted_at" in data) return "approved-tokens list item";
   if ("permissions" in data) return "pending-requests list item";
   return null;
 }
@@ -53,8 +60,9 @@ export function normaliseRequest(data: unknown): ReadRequest {
       throw new RequestReadError([
         isRecord(data)
           ? "cannot tell what kind of request this is: expected a webhook payload (with personal_access_token_request), " +
-            "a personal_access_token_request object (with permissions_result), or an item of the pending-requests " +
-            `list (with permissions); found the keys ${Object.keys(data).join(", ") || "(none)"}`
+            "a personal_access_token_request object (with permissions_result), an item of the pending-requests " +
+            "list (with permissions), or an item of the approved-tokens list (with access_granted_at); " +
+            `found the keys ${Object.keys(data).join(", ") || "(none)"}`
           : `expected a JSON object, found ${Array.isArray(data) ? "a list" : data === null ? "null" : typeof data}`,
       ]);
     case "webhook payload":
@@ -63,6 +71,8 @@ export function normaliseRequest(data: unknown): ReadRequest {
       return { shape, request: fromWebhook(data) };
     case "pending-requests list item":
       return { shape, request: fromListItem(data) };
+    case "approved-tokens list item":
+      return { shape, request: fromGrantItem(data) };
   }
 }
 
@@ -109,29 +119,40 @@ function fromWebhook(raw: unknown): TokenRequest {
 
 // What the sweep relies on in an item of GET /orgs/{org}/personal-access-token-requests. `repositories` is not
 // in GitHub's item: the sweep fetches it from …/{id}/repositories; a file may carry that answer here.
-const listItem = z.object({
+const tokenItem = z.object({
   id: z.number().int().positive(),
-  reason: z.string().nullish(),
   owner: z.object({ login: z.string().min(1) }),
   repository_selection: z.enum(["none", "all", "subset"]),
   permissions: permissionSet,
-  created_at: dateString,
   token_id: z.number().int().nullish(),
   token_name: z.string().nullish(),
   token_expires_at: dateString.nullable(),
   repositories: z.array(z.object({ name: z.string() })).nullish(),
 });
+const listItem = tokenItem.extend({ reason: z.string().nullish(), created_at: dateString });
+// An item of GET /orgs/{org}/personal-access-tokens: when access was granted, not when the token was created.
+const grantItem = tokenItem.extend({
+  access_granted_at: dateString,
+  token_last_used_at: dateString.nullish(),
+});
 
 function fromListItem(raw: unknown): TokenRequest {
-  const parsed = listItem.safeParse(raw);
+  const { item, names } = parseItem(listItem, raw);
+  return tokenRequestFromListItem(item as unknown as PendingRequestItem, names);
+}
+
+function fromGrantItem(raw: unknown): TokenRequest {
+  const { item, names } = parseItem(grantItem, raw);
+  return tokenRequestFromGrant(item as unknown as GrantItem, names);
+}
+
+function parseItem<S extends typeof tokenItem>(schema: S, raw: unknown) {
+  const parsed = schema.safeParse(raw);
   if (!parsed.success) {
     throw new RequestReadError(issueProblems("item", raw, parsed.error.issues));
   }
   const { repositories, ...item } = parsed.data;
-  return tokenRequestFromListItem(
-    item as unknown as PendingRequestItem,
-    repositories ? repositories.map((repo) => repo.name) : null,
-  );
+  return { item, names: repositories ? repositories.map((repo) => repo.name) : null };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -24,12 +24,11 @@ export function renderDenyReason(input: DenyReasonInput): string {
   switch (input.kind) {
     case "failed":
       return fit(`Denied by token policy rule "${input.rule.name}": `, input.reasons, input.rule.message);
-    case "matched":
-      return fit(
-        `Denied by token policy rule "${input.rule.name}" (${input.reasons.join("; ")})`,
-        [],
-        input.rule.message,
-      );
+    case "matched": {
+      // A deny rule without conditions applies to everything: there is nothing to put in brackets.
+      const why = input.reasons.length > 0 ? ` (${input.reasons.join("; ")})` : "";
+      return fit(`Denied by token policy rule "${input.rule.name}"${why}`, [], input.rule.message);
+    }
     case "no_match": {
       const [first] = input.closest;
       if (!first) return fit("Denied: no rule of the token policy accepts this request", [], input.message);

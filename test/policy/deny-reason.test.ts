@@ -54,6 +54,12 @@ describe("renderDenyReason", () => {
     ).toBe('Denied by token policy rule "interns" (requester "intern-1" is one of "intern-*").');
   });
 
+  it("renders a matched deny rule without conditions with no empty brackets", () => {
+    expect(renderDenyReason({ kind: "matched", rule: rule("freeze"), reasons: [] })).toBe(
+      'Denied by token policy rule "freeze".',
+    );
+  });
+
   it("renders no_match with and without a closest rule", () => {
     expect(
       renderDenyReason({
