@@ -3,7 +3,7 @@
 // so that they exercise real HTTP, real Octokit retries and real pagination without reaching GitHub.
 // Only node:http and node:crypto: the stand-in must never be the reason a test flakes or needs a network.
 
-import { createPublicKey, verify, type KeyObject } from "node:crypto";
+import { createHash, createPublicKey, verify, type KeyObject } from "node:crypto";
 import { createServer, STATUS_CODES } from "node:http";
 import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -253,6 +253,10 @@ export class GitHubStandIn {
     this.applyDueBulkWork();
     return [...(this.requests.get(org)?.values() ?? [])].filter((s) => s.pending).map((s) => s.request);
   }
+  /** Rate-limit points an installation has used this hour, as GitHub counts them (a 304 is free). */
+  rateLimitUsed(installationId: number): number {
+    return RATE_LIMIT - (this.rateRemaining.get(`installation:${installationId}`) ?? RATE_LIMIT);
+  }
   count(method: string, path: string | RegExp): number {
     return this.calls.filter((call) => matches({ method, path }, call)).length;
   }
@@ -322,7 +326,8 @@ export class GitHubStandIn {
     this.calls.push(call);
     this.applyDueBulkWork();
     // Charged on receipt, so even faulted and hung requests use up quota, as they would on GitHub.
-    const rateHeaders = this.chargeRateLimit(req.headers.authorization);
+    const rateKey = this.rateKey(req.headers.authorization);
+    const rateHeaders = this.chargeRateLimit(rateKey, 1);
 
     const fault = this.takeFault(call);
     if (fault && "hang" in fault) return; // never answered; close() destroys the socket
@@ -337,7 +342,11 @@ export class GitHubStandIn {
     else reply = this.secondaryRateLimit(call) ?? this.route(call, url.searchParams, rawBody, req.headers);
 
     call.status = reply.status;
-    const headers = { ...rateHeaders, ...reply.headers };
+    // A 304 (If-None-Match with the current ETag) does not count against the rate limit on GitHub.
+    const headers = {
+      ...(reply.status === 304 ? this.chargeRateLimit(rateKey, -1) : rateHeaders),
+      ...reply.headers,
+    };
     if (reply.body === undefined) {
       res.writeHead(reply.status, headers).end();
       return;
@@ -357,10 +366,14 @@ export class GitHubStandIn {
     return fault;
   }
 
-  private chargeRateLimit(authorization: string | undefined): Record<string, string> {
+  private rateKey(authorization: string | undefined): string {
     const installation = this.tokens.get(credential(authorization) ?? "");
-    const key = installation === undefined ? "app" : `installation:${installation}`;
-    const remaining = Math.max(0, (this.rateRemaining.get(key) ?? RATE_LIMIT) - 1);
+    return installation === undefined ? "app" : `installation:${installation}`;
+  }
+
+  /** Charges `points` (a refund when negative) and answers with the rate-limit headers after it. */
+  private chargeRateLimit(key: string, points: number): Record<string, string> {
+    const remaining = Math.min(RATE_LIMIT, Math.max(0, (this.rateRemaining.get(key) ?? RATE_LIMIT) - points));
     this.rateRemaining.set(key, remaining);
     return {
       "x-ratelimit-limit": String(RATE_LIMIT),
@@ -605,7 +618,14 @@ export class GitHubStandIn {
     if (page < lastPage) links.push(`${pageUrl(page + 1)}; rel="next"`, `${pageUrl(lastPage)}; rel="last"`);
     if (page > 1)
       links.push(`${pageUrl(Math.min(page - 1, lastPage))}; rel="prev"`, `${pageUrl(1)}; rel="first"`);
-    return { status: 200, body, headers: links.length > 0 ? { link: links.join(", ") } : {} };
+    const headers: Record<string, string> = links.length > 0 ? { link: links.join(", ") } : {};
+    // A page's ETag changes with its content; If-None-Match with it answers 304 and no body, as on GitHub.
+    headers.etag = `W/"${createHash("sha1")
+      .update(JSON.stringify(body))
+      .update(headers.link ?? "")
+      .digest("hex")}"`;
+    if (ctx.headers["if-none-match"] === headers.etag) return { status: 304, headers };
+    return { status: 200, body, headers };
   }
 }
 

@@ -231,6 +231,34 @@ describe("GitHub stand-in", () => {
     expect(gh.reviews).toEqual([]);
   });
 
+  it("answers If-None-Match with the page's current ETag with 304, which costs no rate limit", async () => {
+    const { gh, token } = await start();
+    for (let id = 1; id <= 3; id++) gh.addRequest(ORG, patRequest(id));
+    const path = `/orgs/${ORG}/personal-access-token-requests`;
+    const conditional = (etag: string) =>
+      fetch(`${gh.apiUrl}${path}`, { headers: { authorization: `token ${token}`, "if-none-match": etag } });
+
+    const first = await api(gh, token, "GET", path);
+    const etag = first.headers.get("etag")!;
+    expect(etag).toMatch(/^W\/"[0-9a-f]{40}"$/);
+    expect(gh.rateLimitUsed(INSTALLATION)).toBe(1);
+
+    const unchanged = await conditional(etag);
+    expect(unchanged.status).toBe(304);
+    expect(await unchanged.text()).toBe("");
+    expect(unchanged.headers.get("etag")).toBe(etag);
+    expect(unchanged.headers.get("x-ratelimit-remaining")).toBe("4999");
+    expect(gh.rateLimitUsed(INSTALLATION)).toBe(1);
+
+    // Changed content, new ETag: a full answer, charged.
+    gh.addRequest(ORG, patRequest(4));
+    const changed = await conditional(etag);
+    expect(changed.status).toBe(200);
+    expect(changed.headers.get("etag")).not.toBe(etag);
+    expect(((await changed.json()) as unknown[]).length).toBe(4);
+    expect(gh.rateLimitUsed(INSTALLATION)).toBe(2);
+  });
+
   it("answers injected faults in order, then behaves normally", async () => {
     const { gh, token } = await start();
     const path = `/orgs/${ORG}/personal-access-token-requests`;

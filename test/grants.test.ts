@@ -185,6 +185,17 @@ describe("grants audit", () => {
     expect(metrics).toContain('pat_warden_grant_actions_total{action="revoked"} 25');
   });
 
+  it("costs no rate limit when nothing changed since the last audit (ETags, 304)", async () => {
+    await start({ REVOKE_GRACE_HOURS: "0" });
+    await service.scheduler.auditGrants("first");
+    const used = github.rateLimitUsed(1001);
+    const [again] = await service.scheduler.auditGrants("again");
+    expect(again).toMatchObject({ grants: 230, compliant: 200, non_compliant: 25 });
+    expect(github.rateLimitUsed(1001)).toBe(used);
+    const lists = github.calls.filter((c) => c.path === "/orgs/octo-org/personal-access-tokens");
+    expect(lists.map((c) => c.status)).toEqual([200, 200, 200, 304, 304, 304]);
+  });
+
   it("reports a clear error when the App may not list grants", async () => {
     await start();
     github.inject({ method: "GET", path: "/orgs/octo-org/personal-access-tokens" }, [

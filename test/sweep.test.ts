@@ -182,6 +182,31 @@ describe("a sweep of a large backlog", () => {
   });
 });
 
+describe("a steady-state sweep of an unchanged org", () => {
+  it("costs no rate limit: every page is asked for with its ETag and answered 304", async () => {
+    await start();
+    // 150 requests the policy leaves to an owner: two pages that stay as they are.
+    for (const request of backlog("review", 1, 150)) github.addRequest(ORG, request);
+    const [first] = await service.scheduler.sweep("first");
+    expect(first).toMatchObject({ pending: 150, left_pending: 150 });
+    const used = github.rateLimitUsed(1001);
+    expect(used).toBe(2);
+
+    const [again] = await service.scheduler.sweep("again");
+    expect(again).toMatchObject({ pending: 150, left_pending: 150, calls: { list: 2 } });
+    expect(github.rateLimitUsed(1001)).toBe(used);
+    const lists = github.calls.filter((c) => c.path === "/orgs/octo-org/personal-access-token-requests");
+    expect(lists.map((c) => c.status)).toEqual([200, 200, 304, 304]);
+    expect(lists.slice(2).every((c) => c.headers["if-none-match"]?.startsWith('W/"'))).toBe(true);
+
+    // One more pending request: its page changes and is read again in full.
+    github.addRequest(ORG, requestOfKind("review-admin", 999));
+    const [changed] = await service.scheduler.sweep("changed");
+    expect(changed).toMatchObject({ pending: 151 });
+    expect(github.rateLimitUsed(1001)).toBeGreaterThan(used);
+  });
+});
+
 describe("bulk reviews, which GitHub carries out after its 202", () => {
   const metric = async (name: string) => {
     const text = await service.metrics.registry.metrics();
