@@ -108,9 +108,20 @@ export function demoRequests(): { title: string; request: PatRequest }[] {
 export function webhookPayload(
   action: "created" | "approved" | "denied" | "cancelled",
   request: PatRequest,
-  options: { org?: string; installationId?: number; sender?: { login: string; type: string } } = {},
+  options: {
+    org?: string;
+    installationId?: number;
+    sender?: { login: string; type: string };
+    /** List only the first n repositories of a `subset` (its `repository_count` stays whole), or none (null). */
+    listedRepositories?: number | null;
+  } = {},
 ): Record<string, unknown> {
   const { reason: _reason, ...webhookRequest } = request;
+  if (options.listedRepositories !== undefined)
+    webhookRequest.repositories =
+      options.listedRepositories === null
+        ? null
+        : (request.repositories ?? []).slice(0, options.listedRepositories);
   return {
     action,
     personal_access_token_request: webhookRequest,

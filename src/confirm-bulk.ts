@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { Metrics } from "./metrics.js";
+import { requestIdOf } from "./github/shapes.js";
 
 /**
  * GitHub carries out bulk reviews and revocations some time after its 202, with no result per id. The only
@@ -23,7 +24,7 @@ export interface ConfirmOptions {
 }
 
 /** One full listing (every page) and the calls it cost; throws when the list cannot be read. */
-export type Lister = () => Promise<{ items: { id: number }[]; calls: number }>;
+export type Lister = () => Promise<{ items: readonly unknown[]; calls: number }>;
 
 /** The waits, in ms, before each listing: doubling from one second, together exactly `boundMs`. */
 export function confirmWaits(boundMs: number): number[] {
@@ -58,7 +59,8 @@ export async function confirmBulk(
     try {
       const result = await list();
       calls += result.calls;
-      const listed = new Set(result.items.map((item) => item.id));
+      // Read by id alone: an item that fails its schema elsewhere is still listed, so not gone.
+      const listed = new Set(result.items.map(requestIdOf));
       remaining = new Set([...remaining].filter((id) => listed.has(id)));
     } catch (error) {
       options.logger.warn({ org, err: error }, `cannot list again to confirm bulk ${call} calls`);

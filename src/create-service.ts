@@ -83,6 +83,7 @@ export function createJobs(config: Config, deps: ServiceDeps) {
       ...(state.slots ? { slots: state.slots } : {}),
     }),
     requests: state.requests,
+    handedOver: state.handedOver,
     facts: new FactCache(),
     ...(deps.sleep ? { sleep: deps.sleep } : {}),
   };

@@ -2,18 +2,19 @@ import type { Logger } from "pino";
 import { readyClient, type Octokit } from "./github/client.js";
 import type { AuditLog } from "./audit/audit-log.js";
 import type { GrantRecord } from "./audit/grant-record.js";
-import { grantRecord } from "./audit/grant-record.js";
-import { listGrantRepositories, listGrants, revokeGrants, type GrantItem } from "./github/grants.js";
-import { tokenRequestFromGrant } from "./github/token-request.js";
+import { grantErrorRecord, grantRecord } from "./audit/grant-record.js";
+import { listGrants, revokeGrants } from "./github/grants.js";
+import type { GrantItem } from "./github/shapes.js";
 import { MAX_BULK_IDS } from "./github/limits.js";
 import type { Pacer } from "./github/pacer.js";
 import { confirmBulk, type ConfirmOptions } from "./confirm-bulk.js";
 import { callsWithin, type RetryOptions } from "./github/retry.js";
 import type { Metrics } from "./metrics.js";
-import { evaluate, type Decision } from "./policy/evaluate.js";
+import type { Decision } from "./policy/evaluate.js";
 import type { TokenRequest } from "./policy/request.js";
 import type { PolicySource } from "./policy-source.js";
-import { enrichRequest, type FactCache } from "./github/requester-facts.js";
+import type { FactCache } from "./github/requester-facts.js";
+import { grantOrigin, judgeItem } from "./judge-item.js";
 import type { GraceMemory } from "./shared/grace-memory.js";
 
 export interface GrantsAuditOptions extends ConfirmOptions {
@@ -42,6 +43,8 @@ export interface GrantsSummary {
   compliant: number;
   non_compliant: number;
   needs_review: number;
+  /** Grants listed in a shape pat-warden cannot read: recorded, never revoked. */
+  errors: number;
   revoked: number;
   would_revoke: number;
   in_grace: number;
@@ -75,6 +78,7 @@ export async function auditGrants(
     compliant: 0,
     non_compliant: 0,
     needs_review: 0,
+    errors: 0,
     revoked: 0,
     would_revoke: 0,
     in_grace: 0,
@@ -96,7 +100,7 @@ export async function auditGrants(
   if (!state.ok) return done(`no valid policy (${state.source}): ${state.errors.join("; ")}`);
   summary.policy_revision = state.policy.revision;
 
-  let grants: GrantItem[];
+  let grants: unknown[];
   try {
     const listed = await listGrants(target.octokit, target.org, retry());
     grants = listed.items;
@@ -116,31 +120,30 @@ export async function auditGrants(
     since: number;
     action: GrantRecord["action"];
   }[] = [];
-  for (const grant of grants) {
-    let repositories: string[] | null = null;
-    if (grant.repository_selection === "subset" && state.policy.needsRepositoryList) {
-      try {
-        const listed = await listGrantRepositories(target.octokit, target.org, grant.id, retry());
-        repositories = listed.names;
-        summary.calls.repositories += listed.calls;
-      } catch (error) {
-        options.logger.warn(
-          { org: target.org, pat_id: grant.id, err: error },
-          "cannot list the grant's repositories",
-        );
-      }
+  for (const raw of grants) {
+    const judged = await judgeItem(grantOrigin, raw, [state.policy], {
+      org: target.org,
+      client: readyClient(target.octokit),
+      facts: options.facts,
+      retry,
+    });
+    if (!judged.ok) {
+      summary.errors++;
+      options.audit.write(
+        grantErrorRecord({
+          auditId,
+          org: target.org,
+          installationId: target.installationId,
+          patId: judged.requestId,
+          error: judged.error,
+          policy: state.policy,
+        }),
+      );
+      continue;
     }
-    const request = await enrichRequest(
-      tokenRequestFromGrant(grant, repositories),
-      state.policy,
-      {
-        client: readyClient(target.octokit),
-        org: target.org,
-        cache: options.facts,
-      },
-      "grant",
-    );
-    const decision = evaluate(state.policy, request);
+    summary.calls.repositories += judged.calls;
+    const { item: grant, request } = judged;
+    const decision = judged.decisions[0]!;
     const key = `${target.org.toLowerCase()}#${grant.id}`;
     if (decision.outcome === "approve") {
       summary.compliant++;

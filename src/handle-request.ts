@@ -2,14 +2,16 @@ import type { Client } from "./github/client.js";
 import type { AuditLog } from "./audit/audit-log.js";
 import { decisionRecord, type DecisionRecord, type Mode, type RecordInput } from "./audit/decision-record.js";
 import { reviewRequest, type ReviewOutcome } from "./github/review-request.js";
-import { PayloadError, tokenRequestFromWebhook } from "./github/token-request.js";
+import { requestIdOf, ShapeError } from "./github/shapes.js";
 import type { Metrics } from "./metrics.js";
-import { evaluate, type Decision } from "./policy/evaluate.js";
+import type { Decision } from "./policy/evaluate.js";
 import type { TokenRequest } from "./policy/request.js";
 import type { PolicySource } from "./policy-source.js";
 import type { Pacer } from "./github/pacer.js";
 import type { RequestClaims } from "./request-ledger.js";
-import { enrichRequest, type FactCache } from "./github/requester-facts.js";
+import type { FactCache } from "./github/requester-facts.js";
+import { judgeRead, webhookOrigin } from "./judge-item.js";
+import type { HandedOver } from "./shared/handed-over.js";
 
 export interface PipelineOptions {
   policies: PolicySource;
@@ -21,6 +23,8 @@ export interface PipelineOptions {
   facts: FactCache;
   /** Asks for a sweep of the org soon, for reviews that failed for a reason that may pass. */
   deferToSweep?: (org: string) => void;
+  /** What a webhook knew about a request it handed to a sweep, so the sweep does not judge it with less. */
+  handedOver?: HandedOver;
   audit: AuditLog;
   metrics: Metrics;
   mode: Mode;
@@ -66,37 +70,44 @@ export async function handleCreated(options: PipelineOptions, event: CreatedEven
   let error: RecordInput["error"] = null;
   let failed: { error: unknown } | null = null;
   try {
-    request = tokenRequestFromWebhook(event.request);
-    if (event.org === null) throw new PayloadError(["organization.login is missing"]);
+    const read = webhookOrigin.read(event.request);
+    request = read.request;
+    if (event.org === null) throw new ShapeError(PAYLOAD, ["organization.login is missing"]);
     // Without an installation the App cannot act for the org, and a redelivery of this payload never could.
     if (event.installationId === null)
-      throw new PayloadError(["installation.id is missing or not a positive integer"]);
+      throw new ShapeError(PAYLOAD, ["installation.id is missing or not a positive integer"]);
+    const org = event.org;
     const state = await options.policies.forOrg(event.org, { client: event.client });
     if (!state.ok) {
       const message = `no valid policy for ${event.org} (${state.source}); the request stays pending: ${state.errors.join("; ")}`;
       error = { kind: "policy", message };
     } else {
-      request = await enrichRequest(
-        request,
-        state.policy,
-        {
-          client: event.client,
-          org: event.org,
-          cache: options.facts,
-        },
-        "request",
-      );
-      decision = evaluate(state.policy, request);
+      const judged = await judgeRead(webhookOrigin, read, [state.policy], {
+        org,
+        client: event.client,
+        facts: options.facts,
+        // A repository listing shares the webhook's deadline with the review.
+        retry: () => ({
+          deadline: event.receivedAt + options.reviewDeadlineMs,
+          attemptTimeoutMs: options.attemptTimeoutMs,
+          baseDelayMs: options.retryBaseDelayMs,
+          now,
+        }),
+      });
+      request = judged.request;
+      decision = judged.decisions[0]!;
       if (options.mode === "enforce" && (decision.outcome === "approve" || decision.outcome === "deny")) {
-        review = await callReview(options, { ...event, org: event.org }, request, decision, now);
+        review = await callReview(options, { ...event, org }, request, decision, now);
+        // Handed to a sweep: it judges with what this webhook knew, not with the list's less.
+        if (review.status === "failed" && review.transient) await options.handedOver?.remember(org, request);
       }
     }
   } catch (caught) {
     error =
-      caught instanceof PayloadError
+      caught instanceof ShapeError
         ? { kind: "payload", message: caught.message }
         : { kind: "internal", message: `internal error: ${String(caught)}` };
-    if (!(caught instanceof PayloadError)) failed = { error: caught };
+    if (!(caught instanceof ShapeError)) failed = { error: caught };
   }
   const record = decisionRecord({
     trigger: { kind: "webhook", deliveryId: event.deliveryId },
@@ -115,6 +126,8 @@ export async function handleCreated(options: PipelineOptions, event: CreatedEven
   if (failed !== null) throw failed.error;
   return { record, transient: review?.transient ?? false };
 }
+
+const PAYLOAD = "personal_access_token_request payload";
 
 /** A webhook's claim lasts this much past its review deadline: an attempt started in time ends within it. */
 const CLAIM_MARGIN_MS = 5000;
@@ -180,9 +193,4 @@ function observe(metrics: Metrics, record: DecisionRecord, review: ReviewOutcome
     metrics.reviewCalls.inc({ result: review.status, via: "single" });
     metrics.reviewDuration.observe({ result: review.status }, review.durationMs / 1000);
   }
-}
-
-function requestIdOf(raw: unknown): number | null {
-  const id = (raw as { id?: unknown } | null)?.id;
-  return typeof id === "number" ? id : null;
 }

@@ -2,15 +2,14 @@ import type { BranchProtection } from "./github/branch-protection.js";
 import { CallBudget } from "./github/call-budget.js";
 import { readyClient, type Octokit } from "./github/client.js";
 import { NotAFileError, readRepoFile } from "./github/repo-file.js";
-import { listGrants, type GrantItem } from "./github/grants.js";
-import { listPendingRequests, type PendingRequestItem } from "./github/pending-requests.js";
-import { enrichRequest, type FactCache } from "./github/requester-facts.js";
+import { listGrants } from "./github/grants.js";
+import { listPendingRequests } from "./github/pending-requests.js";
+import type { FactCache } from "./github/requester-facts.js";
 import { callsWithin, type RetryOptions } from "./github/retry.js";
-import { tokenRequestFromGrant, tokenRequestFromListItem } from "./github/token-request.js";
+import { grantOrigin, judgeItem, pendingOrigin, type Origin } from "./judge-item.js";
 import type { OrgPolicySource } from "./org-policy-source.js";
-import { evaluate, type Decision } from "./policy/evaluate.js";
+import type { Decision } from "./policy/evaluate.js";
 import { parsePolicy, type PolicyError } from "./policy/parse.js";
-import type { TokenRequest } from "./policy/request.js";
 import type { CompiledPolicy } from "./policy/compile.js";
 
 /** GitHub accepts at most 50 annotations per check-run request. */
@@ -156,36 +155,59 @@ async function preview(
 
   const rows: ImpactRow[] = [];
   let skipped = 0;
-  const judgeBoth = async (kind: ImpactRow["kind"], request: TokenRequest, token: string) => {
-    // Once the cap is reached nothing more is looked up: the rest is counted as not previewed.
-    if (budget.spent) return void skipped++;
-    const refusedBefore = budget.refused;
-    const subject = kind === "approved token" ? "grant" : "request";
-    const github = { client, org: pr.org, cache: deps.facts };
-    const before = currentPolicy
-      ? evaluate(currentPolicy, await enrichRequest(request, currentPolicy, github, subject))
-      : null;
-    const after = evaluate(proposed, await enrichRequest(request, proposed, github, subject));
-    // A lookup refused by the cap left a fact unknown: this item's preview would be a guess.
-    if (budget.refused > refusedBefore) return void skipped++;
-    if (describe(before) !== describe(after))
-      rows.push({ kind, who: request.requester, token, from: describe(before), to: describe(after) });
+  const policies = currentPolicy ? [currentPolicy, proposed] : [proposed];
+  const context = { org: pr.org, client, facts: deps.facts, retry };
+  /** Each item by both policies; an item GitHub listed in a shape pat-warden cannot read is counted, not judged. */
+  const preview = async <I extends { id: number; token_id?: number | null; token_name?: string | null }>(
+    kind: ImpactRow["kind"],
+    origin: Origin<I>,
+    items: readonly unknown[],
+    token: (item: I) => string,
+  ) => {
+    const problems: string[] = [];
+    for (const raw of items) {
+      // Once the cap is reached nothing more is looked up: the rest is counted as not previewed.
+      if (budget.spent) {
+        skipped++;
+        continue;
+      }
+      const refusedBefore = budget.refused;
+      const judged = await judgeItem(origin, raw, policies, context);
+      if (!judged.ok) {
+        problems.push(judged.error);
+        continue;
+      }
+      // A lookup refused by the cap left a fact unknown: this item's preview would be a guess.
+      if (budget.refused > refusedBefore) {
+        skipped++;
+        continue;
+      }
+      const before = currentPolicy ? judged.decisions[0]! : null;
+      const after = judged.decisions[judged.decisions.length - 1]!;
+      if (describe(before) !== describe(after)) {
+        const who = judged.request.requester;
+        rows.push({ kind, who, token: token(judged.item), from: describe(before), to: describe(after) });
+      }
+    }
+    if (problems.length > 0)
+      notes.push(
+        `${problems.length} ${kind}${problems.length === 1 ? "" : "s"} could not be read, and would stay as they are: ${problems[0]}${problems.length > 1 ? "; …" : ""}`,
+      );
   };
 
-  let pending: PendingRequestItem[] = [];
+  let pending: unknown[] = [];
   try {
     pending = (await listPendingRequests(octokit, pr.org, retry())).items;
   } catch (error) {
     notes.push(`Pending requests not previewed: ${(error as Error).message}`);
   }
-  for (const item of pending) {
-    await judgeBoth(
-      "pending request",
-      tokenRequestFromListItem(item, null),
-      `${item.token_name} (request ${item.id})`,
-    );
-  }
-  let grants: GrantItem[] = [];
+  await preview(
+    "pending request",
+    pendingOrigin,
+    pending,
+    (item) => `${item.token_name} (request ${item.id})`,
+  );
+  let grants: unknown[] = [];
   try {
     grants = (await listGrants(octokit, pr.org, retry())).items;
   } catch (error) {
@@ -195,13 +217,12 @@ async function preview(
         : `Approved tokens not previewed (the App needs "Personal access tokens: read"): ${(error as Error).message}`,
     );
   }
-  for (const grant of grants) {
-    await judgeBoth(
-      "approved token",
-      tokenRequestFromGrant(grant, null),
-      `${grant.token_name} (token ${grant.token_id})`,
-    );
-  }
+  await preview(
+    "approved token",
+    grantOrigin,
+    grants,
+    (item) => `${item.token_name} (token ${item.token_id})`,
+  );
   if (budget.spent)
     notes.push(
       `**The cap of ${budget.max} GitHub calls for this check was reached** (POLICY_CHECK_MAX_CALLS): ${skipped} decision${skipped === 1 ? " was" : "s were"} not previewed.`,

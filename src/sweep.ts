@@ -5,22 +5,20 @@ import { decisionRecord, type DecisionRecord, type Mode, type RecordInput } from
 import { confirmBulk, type ConfirmOptions } from "./confirm-bulk.js";
 import { MAX_BULK_IDS } from "./github/limits.js";
 import type { Pacer } from "./github/pacer.js";
-import {
-  listPendingRequests,
-  listRequestRepositories,
-  type PendingRequestItem,
-} from "./github/pending-requests.js";
+import { listPendingRequests } from "./github/pending-requests.js";
 import { callsWithin, type RetryOptions } from "./github/retry.js";
 import { reviewInBulk } from "./github/review-in-bulk.js";
 import { reviewRequest, type ReviewAction } from "./github/review-request.js";
-import { tokenRequestFromListItem } from "./github/token-request.js";
 import type { Metrics } from "./metrics.js";
 import type { CompiledPolicy } from "./policy/compile.js";
-import { evaluate, type Decision } from "./policy/evaluate.js";
+import type { Decision } from "./policy/evaluate.js";
 import type { TokenRequest } from "./policy/request.js";
 import type { PolicySource } from "./policy-source.js";
 import type { Claim, RequestClaims } from "./request-ledger.js";
-import { enrichRequest, type FactCache } from "./github/requester-facts.js";
+import { requestIdOf } from "./github/shapes.js";
+import type { FactCache } from "./github/requester-facts.js";
+import { judgeItem, pendingOrigin } from "./judge-item.js";
+import type { HandedOver } from "./shared/handed-over.js";
 
 export interface SweepOptions extends ConfirmOptions {
   policies: PolicySource;
@@ -30,6 +28,8 @@ export interface SweepOptions extends ConfirmOptions {
   pacer: Pacer;
   requests: RequestClaims;
   facts: FactCache;
+  /** Requests webhooks handed over, judged with what their webhook knew. */
+  handedOver?: HandedOver;
   logger: Logger;
   /** The org lock's fencing value: claims of a sweep whose lock was taken over are taken (0 in one process). */
   fence?: number;
@@ -68,7 +68,8 @@ export interface SweepSummary {
 }
 
 interface Judged {
-  item: PendingRequestItem;
+  /** The request id, when the item has one (an item that fails its schema may not). */
+  id: number | null;
   request: TokenRequest | null;
   decision: Decision | null;
   error: string | null;
@@ -102,7 +103,7 @@ export async function sweepOrg(
   }
   summary.policy_revision = state.policy.revision;
 
-  let pending: PendingRequestItem[];
+  let pending: unknown[];
   try {
     const listed = await listPendingRequests(target.octokit, target.org, retry());
     pending = listed.items;
@@ -123,7 +124,7 @@ export async function sweepOrg(
       trigger: { kind: "sweep", sweepId, batch: entry.batch },
       org: target.org,
       installationId: target.installationId,
-      requestId: entry.item.id,
+      requestId: entry.id,
       request: entry.request,
       decision: entry.decision,
       error: entry.error === null ? null : { kind: "payload", message: entry.error },
@@ -145,50 +146,35 @@ export async function sweepOrg(
   return finish(options, summary, started, null);
 }
 
+/** One item through the judging pipeline; an item that fails its schema, or cannot be judged, is an error. */
 async function judge(
   options: SweepOptions,
   target: SweepTarget,
   policy: CompiledPolicy,
-  item: PendingRequestItem,
+  raw: unknown,
   summary: SweepSummary,
   retry: () => RetryOptions,
 ): Promise<Judged> {
-  let repositories: string[] | null = null;
-  if (item.repository_selection === "subset" && policy.needsRepositoryList) {
-    try {
-      const listed = await listRequestRepositories(target.octokit, target.org, item.id, retry());
-      repositories = listed.names;
-      summary.calls.repositories += listed.calls;
-    } catch (error) {
-      // Unknown repositories fail every names/count check: such a request cannot be approved this time.
-      options.logger.warn(
-        { org: target.org, request_id: item.id, err: error },
-        "cannot list the request's repositories",
-      );
-    }
-  }
+  const entry = { id: requestIdOf(raw), request: null, decision: null, review: null, batch: null };
   try {
-    const listed = tokenRequestFromListItem(item, repositories);
-    const request = await enrichRequest(
-      listed,
-      policy,
-      {
-        client: readyClient(target.octokit),
-        org: target.org,
-        cache: options.facts,
-      },
-      "request",
-    );
-    return { item, request, decision: evaluate(policy, request), error: null, review: null, batch: null };
-  } catch (error) {
+    const judged = await judgeItem(pendingOrigin, raw, [policy], {
+      org: target.org,
+      client: readyClient(target.octokit),
+      facts: options.facts,
+      retry,
+      ...(options.handedOver ? { recall: (id) => options.handedOver!.recall(target.org, id) } : {}),
+    });
+    if (!judged.ok) return { ...entry, error: judged.error };
+    summary.calls.repositories += judged.calls;
     return {
-      item,
-      request: null,
-      decision: null,
-      error: `cannot judge: ${(error as Error).message}`,
-      review: null,
-      batch: null,
+      ...entry,
+      id: judged.item.id,
+      request: judged.request,
+      decision: judged.decisions[0]!,
+      error: null,
     };
+  } catch (error) {
+    return { ...entry, error: `cannot judge: ${(error as Error).message}` };
   }
 }
 
@@ -204,12 +190,12 @@ async function review(
   const decided = judged.filter((e) => e.decision?.outcome === "approve" || e.decision?.outcome === "deny");
   const claims = await options.requests.claimAll(
     target.org,
-    decided.map((e) => e.item.id),
+    decided.map((e) => e.id!),
     options.fence ?? 0,
   );
   for (const entry of decided) {
     const outcome = entry.decision!.outcome as ReviewAction;
-    entry.claim = claims.get(entry.item.id);
+    entry.claim = claims.get(entry.id!);
     if (!entry.claim) {
       entry.review = { status: "already_handled", httpStatus: null, attempts: 0, error: null };
       continue;
@@ -244,7 +230,7 @@ async function review(
         const entry = chunk[0]!;
         const outcome = await reviewRequest(
           target.octokit,
-          { org: target.org, requestId: entry.item.id, action: group.action, reason: group.reason },
+          { org: target.org, requestId: entry.id!, action: group.action, reason: group.reason },
           { pacer: options.pacer, lane, retry: retry() },
         );
         summary.calls.review += outcome.attempts;
@@ -257,7 +243,7 @@ async function review(
         target.octokit,
         {
           org: target.org,
-          requestIds: chunk.map((e) => e.item.id),
+          requestIds: chunk.map((e) => e.id!),
           action: group.action,
           reason: group.reason,
         },
@@ -294,14 +280,14 @@ async function confirm(
   summary: SweepSummary,
   retry: () => RetryOptions,
 ): Promise<void> {
-  const ids = submitted.map((entry) => entry.item.id);
+  const ids = submitted.map((entry) => entry.id!);
   const list = () => listPendingRequests(target.octokit, target.org, retry());
   const { remaining, calls } = await confirmBulk("review", target.org, ids, list, options);
   summary.calls.confirm = calls;
   // Settled together (with shared claims, one round trip to Redis), unconfirmed ones too: see above.
   await Promise.all(
     submitted.map((entry) => {
-      const done = !remaining.has(entry.item.id);
+      const done = !remaining.has(entry.id!);
       entry.review = { ...entry.review!, status: done ? "reviewed" : "unconfirmed" };
       return options.requests.settle(entry.claim!, true);
     }),

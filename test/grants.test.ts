@@ -122,7 +122,8 @@ describe("grants audit", () => {
         {
           rule: "ticket-required",
           condition: "justification",
-          reason: "the justification is unknown; a justification matching /TICKET-[0-9]+/ is required",
+          reason:
+            "the justification is unknown: GitHub keeps no justification for an approved token; a justification matching /TICKET-[0-9]+/ is required",
         },
       ],
     });

@@ -35,10 +35,35 @@ describe("team memberships", () => {
   it("a failed lookup is unknown now and asked again next time; an answer is kept", async () => {
     const { facts, calls } = membershipAnswers([502, "active"]);
     const judge = () => enrichRequest(request({ requester: "octocat" }), TEAM_RULE, facts, "request");
-    expect((await judge()).teams).toBeUndefined();
+    expect(await judge()).toMatchObject({
+      teams: [],
+      teamsUnknown: ["octo-org/platform"],
+      unknownWhy: { teams: "GitHub answered 502" },
+    });
     expect((await judge()).teams).toEqual(["octo-org/platform"]);
     expect((await judge()).teams).toEqual(["octo-org/platform"]);
     expect(calls()).toBe(2);
+  });
+
+  it("each team is looked up on its own: one that fails is unknown, the others are known", async () => {
+    const { facts, calls } = membershipAnswers(["active", 429, "active"]);
+    const policy = compileObject({
+      version: 1,
+      rules: [
+        {
+          name: "teams",
+          match: { requester: { teams: ["platform", "contractors", "security"] } },
+          outcome: "approve",
+        },
+      ],
+    });
+    const enriched = await enrichRequest(request({ requester: "octocat" }), policy, facts, "request");
+    expect(calls()).toBe(3);
+    expect(enriched).toMatchObject({
+      teams: ["octo-org/platform", "octo-org/security"],
+      teamsUnknown: ["octo-org/contractors"],
+      unknownWhy: { teams: "rate limited (429)" },
+    });
   });
 
   it("not a member (404) is an answer, and kept", async () => {

@@ -1,7 +1,13 @@
 // Inline requests of policy test cases: GitHub's shapes with the boring fields filled in (documented at the top of
 // policies/default.test.yml), and typos in their keys refused.
 
-import { detectShape, type RequestShape } from "./read-request.js";
+import { keysOf, webhookPayloadSchema, webhookRequestSchema } from "../github/shapes.js";
+import {
+  detectShape,
+  grantItemWithRepositories,
+  listItemWithRepositories,
+  type RequestShape,
+} from "./read-request.js";
 
 type Path = (string | number)[];
 
@@ -9,49 +15,11 @@ type Path = (string | number)[];
 export const DEFAULT_CREATED_AT = "2026-01-01T00:00:00Z";
 export const DEFAULT_LIFETIME_DAYS = 30;
 
-const REQUEST_KEYS = [
-  "id",
-  "owner",
-  "permissions_added",
-  "permissions_upgraded",
-  "permissions_result",
-  "repository_selection",
-  "repository_count",
-  "repositories",
-  "created_at",
-  "token_id",
-  "token_name",
-  "token_expired",
-  "token_expires_at",
-  "token_last_used_at",
-];
-const LIST_ITEM_KEYS = [
-  "id",
-  "reason",
-  "owner",
-  "repository_selection",
-  "repositories_url",
-  "repositories",
-  "permissions",
-  "created_at",
-  "token_id",
-  "token_name",
-  "token_expired",
-  "token_expires_at",
-  "token_last_used_at",
-];
-const GRANT_ITEM_KEYS = [
-  ...LIST_ITEM_KEYS.filter((key) => key !== "reason" && key !== "created_at"),
-  "access_granted_at",
-];
-const PAYLOAD_KEYS = [
-  "action",
-  "personal_access_token_request",
-  "organization",
-  "enterprise",
-  "installation",
-  "sender",
-];
+// The keys each shape may have come from its schema: a key GitHub's shape lacks is a typo.
+const REQUEST_KEYS = keysOf(webhookRequestSchema);
+const LIST_ITEM_KEYS = keysOf(listItemWithRepositories);
+const GRANT_ITEM_KEYS = keysOf(grantItemWithRepositories);
+const PAYLOAD_KEYS = keysOf(webhookPayloadSchema);
 
 interface InlineProblem {
   /** Below the case's `request`. */

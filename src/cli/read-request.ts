@@ -1,12 +1,13 @@
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
-import type { GrantItem } from "../github/grants.js";
-import type { PendingRequestItem } from "../github/pending-requests.js";
 import {
-  dateString,
-  issueProblems,
-  PayloadError,
-  permissionSet,
+  grantItemSchema,
+  parseShape,
+  pendingRequestItemSchema,
+  repositoryItemSchema,
+  ShapeError,
+} from "../github/shapes.js";
+import {
   tokenRequestFromGrant,
   tokenRequestFromListItem,
   tokenRequestFromWebhook,
@@ -109,50 +110,45 @@ export async function readRequestFile(path: string): Promise<ReadRequest> {
 }
 
 function fromWebhook(raw: unknown): TokenRequest {
-  try {
-    return tokenRequestFromWebhook(raw);
-  } catch (error) {
-    if (error instanceof PayloadError) throw new RequestReadError(error.problems);
-    throw error;
-  }
+  return readWith(() => tokenRequestFromWebhook(raw)).request;
 }
 
-// What the sweep relies on in an item of GET /orgs/{org}/personal-access-token-requests. `repositories` is not
-// in GitHub's item: the sweep fetches it from …/{id}/repositories; a file may carry that answer here.
-const tokenItem = z.object({
-  id: z.number().int().positive(),
-  owner: z.object({ login: z.string().min(1) }),
-  repository_selection: z.enum(["none", "all", "subset"]),
-  permissions: permissionSet,
-  token_id: z.number().int().nullish(),
-  token_name: z.string().nullish(),
-  token_expires_at: dateString.nullable(),
-  repositories: z.array(z.object({ name: z.string() })).nullish(),
-});
-const listItem = tokenItem.extend({ reason: z.string().nullish(), created_at: dateString });
-// An item of GET /orgs/{org}/personal-access-tokens: when access was granted, not when the token was created.
-const grantItem = tokenItem.extend({
-  access_granted_at: dateString,
-  token_last_used_at: dateString.nullish(),
-});
+/**
+ * The REST list items as the sweep and the grants audit read them. `repositories` is not in GitHub's items (they
+ * are fetched from …/repositories); a file may carry that answer here, and it is then the full list.
+ */
+const listedRepositories = { repositories: z.array(repositoryItemSchema).nullish() };
+export const listItemWithRepositories = pendingRequestItemSchema.extend(listedRepositories);
+export const grantItemWithRepositories = grantItemSchema.extend(listedRepositories);
 
 function fromListItem(raw: unknown): TokenRequest {
-  const { item, names } = parseItem(listItem, raw);
-  return tokenRequestFromListItem(item as unknown as PendingRequestItem, names);
+  const item = readWith(() =>
+    parseShape(listItemWithRepositories, "pending-requests list item", "item", raw),
+  );
+  return withListed(item, tokenRequestFromListItem(item).request);
 }
 
 function fromGrantItem(raw: unknown): TokenRequest {
-  const { item, names } = parseItem(grantItem, raw);
-  return tokenRequestFromGrant(item as unknown as GrantItem, names);
+  const item = readWith(() =>
+    parseShape(grantItemWithRepositories, "approved-tokens list item", "item", raw),
+  );
+  return withListed(item, tokenRequestFromGrant(item).request);
 }
 
-function parseItem<S extends typeof tokenItem>(schema: S, raw: unknown) {
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) {
-    throw new RequestReadError(issueProblems("item", raw, parsed.error.issues));
+/** A `subset` whose repositories the file lists: that list is taken as complete. */
+function withListed(item: { repositories?: { name: string }[] | null }, request: TokenRequest): TokenRequest {
+  const names = item.repositories?.map((repo) => repo.name);
+  if (names === undefined || request.repositorySelection !== "subset") return request;
+  return { ...request, repositories: names, repositoryCount: names.length };
+}
+
+function readWith<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    if (error instanceof ShapeError) throw new RequestReadError(error.problems);
+    throw error;
   }
-  const { repositories, ...item } = parsed.data;
-  return { item, names: repositories ? repositories.map((repo) => repo.name) : null };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

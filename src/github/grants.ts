@@ -1,19 +1,13 @@
 import type { Octokit } from "./client.js";
 import { MAX_BULK_IDS } from "./limits.js";
-import type { TokenListItem } from "./token-list-item.js";
 import { pacedCall, type CallPolicy } from "./paced-call.js";
 import { paginate } from "./paginate.js";
 import type { RetryOptions } from "./retry.js";
+import { repositoryNames } from "./pending-requests.js";
 
-/** An item of `GET /orgs/{org}/personal-access-tokens`: a token with access to the org. `id` is the pat_id. */
-export interface GrantItem extends TokenListItem {
-  access_granted_at: string;
-  token_last_used_at: string | null;
-}
-
-/** `GET /orgs/{org}/personal-access-tokens`, every page. */
+/** `GET /orgs/{org}/personal-access-tokens`, every page. Items are not yet checked (see `listPendingRequests`). */
 export function listGrants(octokit: Octokit, org: string, retry: RetryOptions) {
-  return paginate<GrantItem>(octokit, "GET /orgs/{org}/personal-access-tokens", { org }, retry);
+  return paginate(octokit, "GET /orgs/{org}/personal-access-tokens", { org }, retry);
 }
 
 /** `GET /orgs/{org}/personal-access-tokens/{pat_id}/repositories`, every page: the names. */
@@ -23,13 +17,13 @@ export async function listGrantRepositories(
   patId: number,
   retry: RetryOptions,
 ) {
-  const { items, calls } = await paginate<{ name: string }>(
+  const { items, calls } = await paginate(
     octokit,
     "GET /orgs/{org}/personal-access-tokens/{pat_id}/repositories",
     { org, pat_id: patId },
     retry,
   );
-  return { names: items.map((repo) => repo.name), calls };
+  return { names: repositoryNames(items), calls };
 }
 
 export interface RevokeOutcome {

@@ -1,6 +1,7 @@
 import type { Octokit } from "./client.js";
 import { paginate } from "./paginate.js";
 import type { RetryOptions } from "./retry.js";
+import { installationItemSchema } from "./shapes.js";
 
 /** An organization the App is installed on. */
 export interface OrgInstallation {
@@ -13,12 +14,15 @@ export async function listOrgInstallations(
   appOctokit: Octokit,
   retry: RetryOptions,
 ): Promise<OrgInstallation[]> {
-  const { items } = await paginate<{
-    id: number;
-    account: { login: string; type?: string } | null;
-    target_type?: string;
-  }>(appOctokit, "GET /app/installations", {}, retry);
-  return items
-    .filter((item) => item.account && (item.target_type ?? item.account.type) === "Organization")
-    .map((item) => ({ org: item.account!.login, installationId: item.id }));
+  const { items } = await paginate(appOctokit, "GET /app/installations", {}, retry);
+  const installations: OrgInstallation[] = [];
+  for (const raw of items) {
+    // An installation listed in a shape this code cannot read names no org it could act for.
+    const parsed = installationItemSchema.safeParse(raw);
+    if (!parsed.success) continue;
+    const { id, account, target_type } = parsed.data;
+    if (account && (target_type ?? account.type) === "Organization")
+      installations.push({ org: account.login, installationId: id });
+  }
+  return installations;
 }

@@ -20,14 +20,14 @@ export class ReadError extends Error {
  * that arrive or leave between pages are not skipped twice. Each page is asked for with the ETag it had last time
  * (`If-None-Match`): an unchanged page answers 304, costs no rate limit, and is read from `pages`.
  */
-export async function paginate<T>(
+export async function paginate(
   octokit: Octokit,
   route: string,
   params: Record<string, string | number>,
   retry: RetryOptions,
   pages: PageCache = listPages,
-): Promise<{ items: T[]; calls: number }> {
-  const items: T[] = [];
+): Promise<{ items: unknown[]; calls: number }> {
+  const items: unknown[] = [];
   let calls = 0;
   let url: string = octokit.request.endpoint(route, { ...params, per_page: MAX_PER_PAGE }).url;
   for (;;) {
@@ -48,8 +48,10 @@ export async function paginate<T>(
     calls += result.attempts;
     if (!result.ok) throw new ReadError(result.failure.status, `${route}: ${result.failure.message}`);
     const page = result.value;
+    // A page that is not a list is an answer pat-warden cannot read: the listing fails (never "no items").
+    if (!Array.isArray(page.data)) throw new ReadError(null, `${route}: the answer is not a list`);
     if (page !== cached && page.etag !== "") pages.set(pageUrl, page);
-    items.push(...(page.data as T[]));
+    items.push(...page.data);
     const next = nextLink(page.link);
     if (next === null) return { items, calls };
     url = next;

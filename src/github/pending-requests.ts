@@ -1,23 +1,14 @@
 import type { Octokit } from "./client.js";
 import { paginate } from "./paginate.js";
-import type { TokenListItem } from "./token-list-item.js";
 import type { RetryOptions } from "./retry.js";
+import { parseShape, repositoryItemSchema } from "./shapes.js";
 
-/** An item of `GET /orgs/{org}/personal-access-token-requests`: a pending request, with the justification. */
-export interface PendingRequestItem extends TokenListItem {
-  /** The requester's written justification. */
-  reason: string | null;
-  created_at: string;
-}
-
-/** `GET /orgs/{org}/personal-access-token-requests`, every page. The list holds pending requests only. */
+/**
+ * `GET /orgs/{org}/personal-access-token-requests`, every page. The list holds pending requests only. Items are
+ * not yet checked: each is read (and may fail its schema) on its own, so one malformed item spoils no other.
+ */
 export function listPendingRequests(octokit: Octokit, org: string, retry: RetryOptions) {
-  return paginate<PendingRequestItem>(
-    octokit,
-    "GET /orgs/{org}/personal-access-token-requests",
-    { org },
-    retry,
-  );
+  return paginate(octokit, "GET /orgs/{org}/personal-access-token-requests", { org }, retry);
 }
 
 /** `GET /orgs/{org}/personal-access-token-requests/{pat_request_id}/repositories`, every page: the names. */
@@ -27,11 +18,18 @@ export async function listRequestRepositories(
   requestId: number,
   retry: RetryOptions,
 ) {
-  const { items, calls } = await paginate<{ name: string }>(
+  const { items, calls } = await paginate(
     octokit,
     "GET /orgs/{org}/personal-access-token-requests/{pat_request_id}/repositories",
     { org, pat_request_id: requestId },
     retry,
   );
-  return { names: items.map((repo) => repo.name), calls };
+  return { names: repositoryNames(items), calls };
+}
+
+/** The names of a repository listing; throws ShapeError when an item has none. */
+export function repositoryNames(items: readonly unknown[]): string[] {
+  return items.map(
+    (raw, index) => parseShape(repositoryItemSchema, "repository listing", `[${index}]`, raw).name,
+  );
 }

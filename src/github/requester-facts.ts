@@ -2,6 +2,8 @@ import type { Client } from "./client.js";
 import { teamKey } from "../policy/conditions/requester.js";
 import type { CompiledPolicy } from "../policy/compile.js";
 import type { TokenRequest } from "../policy/request.js";
+import { failureCause } from "./failure-cause.js";
+import { pendingRequestItemSchema } from "./shapes.js";
 
 /**
  * Answers GitHub gave about requesters, kept a few minutes so a burst of requests costs one call per fact. A load
@@ -42,8 +44,7 @@ export type Subject = "request" | "grant";
  * Adds what the policy needs and the request lacks, asking GitHub only for what some rule reads: team
  * memberships (`requester.teams`) and the justification (`justification`; the webhook does not carry it). Only a
  * request has a justification to look up: GitHub lists it with pending requests, by request id; for a grant it
- * stays unknown. What GitHub cannot tell stays undefined, which the policy treats as unknown (never a reason to
- * deny).
+ * stays unknown. What GitHub cannot tell stays unknown, with its cause in `unknownWhy` (never a reason to deny).
  */
 export async function enrichRequest(
   request: TokenRequest,
@@ -60,22 +61,31 @@ export async function enrichRequest(
   if (policy.teams.length === 0 && !needsJustification) return request;
   const [teams, justification] = await Promise.all([
     policy.teams.length > 0 ? teamMemberships(github, request.requester, policy.teams) : undefined,
-    needsJustification ? requestJustification(github, request.tokenId!, request.id) : request.justification,
+    needsJustification ? requestJustification(github, request.tokenId!, request.id) : undefined,
   ]);
+  const unknownWhy = { ...request.unknownWhy };
+  if (teams?.why) unknownWhy.teams = teams.why;
+  if (justification && "why" in justification) unknownWhy.justification = justification.why;
   return {
     ...request,
-    ...(teams !== undefined ? { teams } : {}),
-    ...(justification !== undefined ? { justification } : {}),
+    ...(teams ? { teams: teams.member, teamsUnknown: teams.unknown } : {}),
+    ...(justification && "value" in justification ? { justification: justification.value } : {}),
+    unknownWhy,
   };
 }
 
-/** `GET /orgs/{org}/teams/{team_slug}/memberships/{username}` for each named team of this org. */
+/**
+ * `GET /orgs/{org}/teams/{team_slug}/memberships/{username}` for each named team of this org, each on its own:
+ * a lookup GitHub could not answer leaves that team unknown (with its cause), not the others.
+ */
 async function teamMemberships(
   github: Facts,
   login: string,
   teams: readonly string[],
-): Promise<string[] | undefined> {
+): Promise<{ member: string[]; unknown: string[]; why: string | null }> {
   const member: string[] = [];
+  const unknown: string[] = [];
+  const causes: { key: string; cause: string }[] = [];
   for (const team of teams) {
     const key = teamKey(team, github.org);
     const [teamOrg, slug] = key.split("/") as [string, string];
@@ -97,36 +107,52 @@ async function teamMemberships(
           throw error;
         }
       });
-    } catch {
+    } catch (error) {
       // GitHub could not tell (an outage, a limit): unknown now, and asked again next time.
-      return undefined;
+      unknown.push(key);
+      causes.push({ key, cause: failureCause(error) });
+      continue;
     }
     if (state === "active") member.push(key);
   }
-  return member;
+  // One team unknown: its cause alone reads best after "could not tell whether … is a member of …".
+  const why =
+    causes.length === 0
+      ? null
+      : causes.length === 1
+        ? causes[0]!.cause
+        : causes.map(({ key, cause }) => `${key}: ${cause}`).join("; ");
+  return { member, unknown, why };
 }
 
 /**
  * The justification from `GET /orgs/{org}/personal-access-token-requests?token_id[]=…` (the array form is
- * written by hand: Octokit would join the values with commas). Undefined when the request is not listed.
+ * written by hand: Octokit would join the values with commas). Unknown, with why, when the lookup fails or the
+ * request is not listed.
  */
 async function requestJustification(
   github: Facts,
   tokenId: number,
   requestId: number,
-): Promise<string | null | undefined> {
+): Promise<{ value: string | null } | { why: string }> {
   try {
-    return await github.cache.get(`justification:${github.org}:${requestId}`, async () => {
+    const reason = await github.cache.get(`justification:${github.org}:${requestId}`, async () => {
       const octokit = await github.client();
       const { data } = await octokit.request(
         `GET /orgs/{org}/personal-access-token-requests?token_id[]=${encodeURIComponent(String(tokenId))}`,
         { org: github.org },
       );
-      const item = (data as { id: number; reason: string | null }[]).find((entry) => entry.id === requestId);
-      return item ? item.reason : undefined;
+      const item = (Array.isArray(data) ? data : [])
+        .map((raw) => justificationItem.safeParse(raw))
+        .find((parsed) => parsed.success && parsed.data.id === requestId);
+      return item?.success ? (item.data.reason ?? null) : undefined;
     });
-  } catch {
+    return reason === undefined ? { why: "the request is no longer listed as pending" } : { value: reason };
+  } catch (error) {
     // GitHub could not tell: unknown now, and asked again next time.
-    return undefined;
+    return { why: failureCause(error) };
   }
 }
+
+/** The part of a pending-requests list item this lookup reads. */
+const justificationItem = pendingRequestItemSchema.pick({ id: true, reason: true });

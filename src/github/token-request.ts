@@ -1,62 +1,32 @@
-import { z } from "zod";
-import { EMPTY_PERMISSIONS, type PermissionSet, type TokenRequest } from "../policy/request.js";
-import type { GrantItem } from "./grants.js";
-import type { TokenListItem } from "./token-list-item.js";
-import type { PendingRequestItem } from "./pending-requests.js";
-import { valueAt } from "../policy/yaml-locate.js";
+import type { FactName, PermissionSet, TokenRequest } from "../policy/request.js";
+import {
+  grantItemSchema,
+  parseShape,
+  pendingRequestItemSchema,
+  webhookRequestSchema,
+  type GrantItem,
+  type PendingRequestItem,
+  type WebhookRequest,
+} from "./shapes.js";
 
-/** A payload that lacks what the policy needs. Recorded as an `error` decision; nothing is reviewed. */
-export class PayloadError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`malformed personal_access_token_request payload: ${problems.join("; ")}`);
-    this.name = "PayloadError";
-  }
-}
+/** Why the REST lists leave facts unknown, in the words the audit record and the reviewer see. */
+const LIST_GIVES_NO_ADDITIONS = "the pending-requests list does not say what a request adds";
+const GRANT_GIVES_NO_ADDITIONS = "the approved-tokens list does not say what a token's requests added";
+const GRANT_HAS_NO_JUSTIFICATION = "GitHub keeps no justification for an approved token";
 
-const permissionMap = z.record(z.string(), z.string());
-/** A permission set as GitHub's payloads and lists give it (each category optional). */
-export const permissionSet = z.object({
-  organization: permissionMap.optional(),
-  repository: permissionMap.optional(),
-  other: permissionMap.optional(),
-});
-
-/** A timestamp string `Date.parse` understands. */
-export const dateString = z.string().refine((value) => !Number.isNaN(Date.parse(value)), "is not a date");
-
-/** One problem per zod issue, named by its path below `prefix`: "is missing", or what is wrong with the value. */
-export function issueProblems(prefix: string, raw: unknown, issues: readonly z.core.$ZodIssue[]): string[] {
-  return issues.map((issue) => {
-    const path = [prefix, ...issue.path].join(".");
-    return `${path} ${valueAt(raw, issue.path) === undefined ? "is missing" : issue.message}`;
-  });
-}
-
-// Lenient where GitHub has been seen to omit fields (token_id, token_name in 2024 payloads), strict where a
-// decision depends on the value.
-const webhookRequest = z.object({
-  id: z.number().int().positive(),
-  owner: z.object({ login: z.string().min(1) }),
-  permissions_added: permissionSet.nullish(),
-  permissions_upgraded: permissionSet.nullish(),
-  permissions_result: permissionSet,
-  repository_selection: z.enum(["none", "all", "subset"]),
-  repository_count: z.number().int().nonnegative().nullish(),
-  repositories: z.array(z.object({ name: z.string() })).nullish(),
-  created_at: dateString,
-  token_id: z.number().int().nullish(),
-  token_name: z.string().nullish(),
-  token_expires_at: dateString.nullable(),
-});
-
-/** Normalises the `personal_access_token_request` object of a webhook payload. Throws PayloadError. */
-export function tokenRequestFromWebhook(raw: unknown): TokenRequest {
-  const parsed = webhookRequest.safeParse(raw);
-  if (!parsed.success) {
-    throw new PayloadError(issueProblems("personal_access_token_request", raw, parsed.error.issues));
-  }
-  const r = parsed.data;
-  return {
+/**
+ * Normalises the `personal_access_token_request` object of a webhook payload. Throws ShapeError naming each
+ * field that is wrong. A `subset`'s repositories are as listed (maybe partial: see `repositoryCount`).
+ */
+export function tokenRequestFromWebhook(raw: unknown): { item: WebhookRequest; request: TokenRequest } {
+  const r = parseShape(
+    webhookRequestSchema,
+    "personal_access_token_request payload",
+    "personal_access_token_request",
+    raw,
+  );
+  const subset = r.repository_selection === "subset";
+  const request: TokenRequest = {
     id: r.id,
     requester: r.owner.login,
     tokenId: r.token_id ?? null,
@@ -64,36 +34,43 @@ export function tokenRequestFromWebhook(raw: unknown): TokenRequest {
     permissions: toPermissionSet(r.permissions_result),
     permissionsAdded: merge(toPermissionSet(r.permissions_added), toPermissionSet(r.permissions_upgraded)),
     repositorySelection: r.repository_selection,
-    repositories:
-      r.repository_selection === "subset" ? (r.repositories?.map((repo) => repo.name) ?? null) : [],
-    repositoryCount: r.repository_count ?? null,
+    repositories: subset ? (r.repositories?.map((repo) => repo.name) ?? null) : [],
+    repositoryCount: subset ? (r.repository_count ?? null) : null,
     createdAt: r.created_at,
     expiresAt: r.token_expires_at,
   };
+  return { item: r, request };
 }
 
-function toPermissionSet(raw: z.infer<typeof permissionSet> | null | undefined): PermissionSet {
-  if (!raw || (!raw.organization && !raw.repository && !raw.other)) return EMPTY_PERMISSIONS;
-  return { organization: raw.organization ?? {}, repository: raw.repository ?? {}, other: raw.other ?? {} };
+/**
+ * An item of the pending-requests list, which carries the requester's justification (the webhook does not) but
+ * not what the request adds. A `subset`'s repositories are not in the item: unknown until listed.
+ */
+export function tokenRequestFromListItem(raw: unknown): { item: PendingRequestItem; request: TokenRequest } {
+  const item = parseShape(pendingRequestItemSchema, "pending-requests list item", "item", raw);
+  const request = tokenRequestFromRest(item, item.created_at, { permissions_added: LIST_GIVES_NO_ADDITIONS });
+  return { item, request: { ...request, justification: item.reason ?? null } };
 }
 
-function merge(a: PermissionSet, b: PermissionSet): PermissionSet {
-  // A new token upgrades nothing: no copy needed.
-  if (b === EMPTY_PERMISSIONS) return a;
-  return {
-    organization: { ...a.organization, ...b.organization },
-    repository: { ...a.repository, ...b.repository },
-    other: { ...a.other, ...b.other },
-  };
+/**
+ * An approved token. Lifetimes are measured from when access was granted: GitHub does not give the token's
+ * creation time here. Its justification and what its requests added are unknown for good.
+ */
+export function tokenRequestFromGrant(raw: unknown): { item: GrantItem; request: TokenRequest } {
+  const item = parseShape(grantItemSchema, "approved-tokens list item", "item", raw);
+  const request = tokenRequestFromRest(item, item.access_granted_at, {
+    permissions_added: GRANT_GIVES_NO_ADDITIONS,
+    justification: GRANT_HAS_NO_JUSTIFICATION,
+  });
+  return { item, request };
 }
 
-/** A REST list item: total permissions only (what a request adds is unknown); repositories from another call. */
+/** What the two REST lists share: total permissions only; a `subset`'s repositories come from another call. */
 function tokenRequestFromRest(
-  item: TokenListItem,
-  repositories: readonly string[] | null,
+  item: PendingRequestItem | GrantItem,
   since: string,
+  unknownWhy: Partial<Record<FactName, string>>,
 ): TokenRequest {
-  const subset = item.repository_selection === "subset";
   return {
     id: item.id,
     requester: item.owner.login,
@@ -102,28 +79,21 @@ function tokenRequestFromRest(
     permissions: toPermissionSet(item.permissions),
     permissionsAdded: null,
     repositorySelection: item.repository_selection,
-    repositories: subset ? repositories : [],
-    repositoryCount: subset ? (repositories?.length ?? null) : null,
+    repositories: item.repository_selection === "subset" ? null : [],
+    repositoryCount: null,
     createdAt: since,
     expiresAt: item.token_expires_at,
+    unknownWhy,
   };
 }
 
-/** An item of the pending-requests list, which also carries the requester's justification (the webhook does not). */
-export function tokenRequestFromListItem(
-  item: PendingRequestItem,
-  repositories: readonly string[] | null,
-): TokenRequest {
-  return { ...tokenRequestFromRest(item, repositories, item.created_at), justification: item.reason ?? null };
+/** The three known categories always present; any other category GitHub sent kept under its own name. */
+function toPermissionSet(raw: PermissionSet | null | undefined): PermissionSet {
+  return { organization: {}, repository: {}, other: {}, ...raw };
 }
 
-/**
- * An approved token. Lifetimes are measured from when access was granted: GitHub does not give the token's
- * creation time here.
- */
-export function tokenRequestFromGrant(
-  grant: GrantItem,
-  repositories: readonly string[] | null,
-): TokenRequest {
-  return tokenRequestFromRest(grant, repositories, grant.access_granted_at);
+function merge(a: PermissionSet, b: PermissionSet): PermissionSet {
+  const merged: Record<string, Readonly<Record<string, string>>> = { ...a };
+  for (const [category, levels] of Object.entries(b)) merged[category] = { ...a[category], ...levels };
+  return merged;
 }

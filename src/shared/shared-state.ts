@@ -2,6 +2,7 @@ import { DeliveryLedger, type DeliveryStore } from "../delivery-ledger.js";
 import type { PaceSlots } from "../github/pacer.js";
 import { RequestLedger, type RequestClaims } from "../request-ledger.js";
 import { LocalGraceMemory, type GraceMemory } from "./grace-memory.js";
+import { LocalHandedOver, type HandedOver } from "./handed-over.js";
 import { LocalOrgLocks, type OrgLocks } from "./org-locks.js";
 import { localPolicyEvents, type PolicyEvents } from "./policy-events.js";
 
@@ -22,6 +23,8 @@ export interface SharedState {
   requests: RequestClaims;
   locks: OrgLocks;
   grace: GraceMemory;
+  /** Requests webhooks handed to sweeps, as the webhook knew them. */
+  handedOver: HandedOver;
   /** Null: the pacer spaces calls by its own memory. */
   slots: PaceSlots | null;
   policyEvents: PolicyEvents;
@@ -36,6 +39,7 @@ export function localState(): SharedState {
     requests: new RequestLedger(),
     locks: new LocalOrgLocks(),
     grace: new LocalGraceMemory(),
+    handedOver: new LocalHandedOver(),
     slots: null,
     policyEvents: localPolicyEvents,
     status: () => ({ status: "local", store: "memory" }),
