@@ -10,6 +10,7 @@ import { grantOrigin, judgeItem, pendingOrigin, type Origin } from "./judge-item
 import type { OrgPolicySource } from "./org-policy-source.js";
 import type { Decision } from "./policy/evaluate.js";
 import { parsePolicy, type PolicyError } from "./policy/parse.js";
+import { reviewRouting } from "./policy/review-routing.js";
 import type { CompiledPolicy } from "./policy/compile.js";
 
 /** GitHub accepts at most 50 annotations per check-run request. */
@@ -184,10 +185,10 @@ async function preview(
       }
       const before = currentPolicy ? judged.decisions[0]! : null;
       const after = judged.decisions[judged.decisions.length - 1]!;
-      if (describe(before) !== describe(after)) {
-        const who = judged.request.requester;
-        rows.push({ kind, who, token: token(judged.item), from: describe(before), to: describe(after) });
-      }
+      const from = describe(before, currentPolicy);
+      const to = describe(after, proposed);
+      if (from !== to)
+        rows.push({ kind, who: judged.request.requester, token: token(judged.item), from, to });
     }
     if (problems.length > 0)
       notes.push(
@@ -248,10 +249,17 @@ async function preview(
   return { conclusion: "success", title, summary, text: shown ? table(rows) : counts(rows), annotations: [] };
 }
 
-/** "approve (read-only)", "review (no rule)", "pending (no valid policy)". */
-function describe(decision: Decision | null): string {
-  if (!decision) return "pending (no valid policy)";
-  return `${decision.outcome} (${decision.rule ? decision.rule.name : "no rule"})`;
+/**
+ * "approve (read-only)", "review (no rule) by owners", "review (sensitive) by security ×2", "pending (no valid
+ * policy)": a change of who decides is a change too.
+ */
+function describe(decision: Decision | null, policy: CompiledPolicy | null): string {
+  if (!decision || !policy) return "pending (no valid policy)";
+  const text = `${decision.outcome} (${decision.rule ? decision.rule.name : "no rule"})`;
+  const routing = reviewRouting(policy, decision);
+  if (!routing) return text;
+  if (routing.from === "owners") return `${text} by owners`;
+  return `${text} by ${routing.approvers.join(", ")}${routing.minApprovals > 1 ? ` ×${routing.minApprovals}` : ""}`;
 }
 
 function table(rows: ImpactRow[]): string {

@@ -8,6 +8,7 @@ import { compileTokenName } from "./conditions/token-name.js";
 import { compileJustification } from "./conditions/justification.js";
 import type { ConditionsDocument, Outcome, RuleDocument } from "./schema.js";
 import { conditionsSchema, OTHERWISE } from "./schema.js";
+import { reviewKeysOf, type Channel, type ReviewKeys } from "./review-routing.js";
 
 export type Otherwise = (typeof OTHERWISE)[number];
 
@@ -22,6 +23,8 @@ export interface CompiledRule {
   readonly outcome: Outcome;
   readonly otherwise: Otherwise;
   readonly message: string | undefined;
+  /** `approvers`, `min_approvals`, `notify`, `escalate_to`; null when the rule names none of them. */
+  readonly review: ReviewKeys | null;
 }
 
 /** Where a policy came from, carried into every decision so an audit record can be traced to a file and revision. */
@@ -44,6 +47,10 @@ export interface CompiledPolicy extends PolicyOrigin {
   /** Some rule reads the requester's justification, which the webhook lacks: fetch it only then. */
   readonly readsJustification: boolean;
   readonly noMatchMessage: string | undefined;
+  /** Who decides requests left to a human that no rule naming approvers sent there; null: owners. */
+  readonly defaultReview: ReviewKeys | null;
+  /** Notification channels by name. */
+  readonly channels: ReadonlyMap<string, Channel>;
   readonly rules: readonly CompiledRule[];
 }
 
@@ -69,6 +76,8 @@ export function buildRule(
     outcome: rule.outcome,
     otherwise: rule.otherwise ?? "continue",
     message: rule.message,
+    review:
+      (rule.approvers ?? rule.min_approvals ?? rule.notify ?? rule.escalate_to) ? reviewKeysOf(rule) : null,
   });
 }
 

@@ -49,6 +49,8 @@ export function describeIssue(
         },
       ];
     case "invalid_format":
+      // `url_env: https://…` holds a webhook URL, a secret: it is not repeated in errors and check runs.
+      if (String(issue.path.at(-1)).endsWith("_env")) return [{ message: issue.message }];
       return [{ message: `${describeValue(value)} ${issue.message}` }];
     default:
       return [{ message: issue.message }];

@@ -3,6 +3,7 @@ import type { CompiledPolicy } from "./compile.js";
 import { formatDays, lifetimeDays } from "./conditions/expiry.js";
 import type { Decision, RuleTrace } from "./evaluate.js";
 import type { PermissionSet, TokenRequest } from "./request.js";
+import { describeRouting, reviewRouting } from "./review-routing.js";
 
 /**
  * Renders a decision made with `evaluate(policy, request, { explain: true })` for people: the policy, the request
@@ -30,6 +31,12 @@ export function explainDecision(policy: CompiledPolicy, request: TokenRequest, d
       ? `decided by: rule "${decision.rule.name}" (line ${decision.rule.line})`
       : `decided by: no_match (${policy.noMatch}): no rule decided`,
   );
+  const routing = reviewRouting(policy, decision);
+  if (routing) {
+    lines.push(`left to: ${describeRouting(routing)}`);
+    if (routing.notify.length > 0) lines.push(`notify: ${routing.notify.join(", ")}`);
+    if (routing.escalateTo.length > 0) lines.push(`escalate to: ${routing.escalateTo.join(", ")}`);
+  }
   lines.push("reasons:", ...decision.reasons.map((reason) => `  - ${reason}`));
   if (decision.unknowns.length > 0) {
     lines.push("unknown facts:", ...decision.unknowns.map((fact) => `  - rule "${fact.rule}": ${fact.text}`));
@@ -60,6 +67,7 @@ export function decisionToJson(policy: CompiledPolicy, request: TokenRequest, de
     rule: decision.rule,
     reasons: decision.reasons,
     deny_reason: decision.denyReason,
+    review: reviewRoutingToJson(policy, decision),
     unknowns: decision.unknowns,
     trace: decision.trace.map((step) => ({
       rule: step.rule.name,
@@ -192,4 +200,17 @@ function mark(check: Check): string {
 function count(n: number, noun: string): string {
   if (n === 1) return `1 ${noun}`;
   return `${n} ${noun.endsWith("y") ? `${noun.slice(0, -1)}ies` : `${noun}s`}`;
+}
+
+/** Who decides a review, snake_case like the policy keys; null for approve and deny. */
+function reviewRoutingToJson(policy: CompiledPolicy, decision: Decision) {
+  const routing = reviewRouting(policy, decision);
+  if (!routing) return null;
+  return {
+    from: routing.from,
+    approvers: routing.approvers,
+    min_approvals: routing.minApprovals,
+    notify: routing.notify,
+    escalate_to: routing.escalateTo,
+  };
 }

@@ -15,6 +15,8 @@ import {
 } from "./compile.js";
 import { policySchema } from "./schema.js";
 import { describeIssue, keysOf, type KeysAt } from "./describe-issue.js";
+import { channelOf, reviewKeysOf } from "./review-routing.js";
+import { reviewKeyProblems } from "./review-key-problems.js";
 
 /** One problem in a policy file, placed at a line and column (1-based). */
 export interface PolicyError {
@@ -126,6 +128,13 @@ export function parsePolicy(text: string, origin: PolicyOrigin): ParseResult {
       rules.push(buildRule(parsed.data.rules[index]!, line, compiled.match ?? [], compiled.require ?? []));
   });
 
+  if (parsed.success) {
+    for (const { path, message } of reviewKeyProblems(parsed.data)) {
+      const last = path.at(-1);
+      report(typeof last === "string" ? offsetOf(path.slice(0, -1), last) : offsetOf(path), path, message);
+    }
+  }
+
   if (errors.length > 0 || !parsed.success) return { ok: false, errors: sorted(errors) };
   return {
     ok: true,
@@ -137,6 +146,10 @@ export function parsePolicy(text: string, origin: PolicyOrigin): ParseResult {
       teams: referencedTeams(parsed.data.rules),
       readsJustification: readsJustification(parsed.data.rules),
       noMatchMessage: parsed.data.no_match_message,
+      defaultReview: reviewKeysOf(parsed.data.default_review),
+      channels: new Map(
+        Object.entries(parsed.data.channels ?? {}).map(([name, doc]) => [name, channelOf(name, doc)]),
+      ),
       rules: Object.freeze(rules),
     }),
   };

@@ -107,6 +107,78 @@ export const conditionsSchema = z
   .describe("Conditions; all listed must hold.");
 
 export const OUTCOMES = ["approve", "deny", "review", "continue"] as const;
+
+const teamSlugs = z
+  .array(
+    z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, "must be a team slug of the organization (e.g. security-team)"),
+  )
+  .min(1);
+
+/** Channel names as `notify` writes them; a declared name is checked the same way (review-key-problems.ts). */
+export const CHANNEL_NAME = /^[a-z0-9][a-z0-9_-]*$/;
+const channelName = z.string().regex(CHANNEL_NAME, "must be a channel name (a-z, 0-9, '-' and '_')");
+
+/** Who decides a request the policy leaves to a human, and whom to tell. */
+const reviewKeys = {
+  approvers: teamSlugs
+    .optional()
+    .describe(
+      "Teams of the organization whose active members may decide with /approve or /deny on the review issue.",
+    ),
+  min_approvals: z
+    .number()
+    .int()
+    .min(1)
+    .max(5)
+    .optional()
+    .describe("Distinct approvers needed to approve (default 1; 2 for a two-person rule). One /deny denies."),
+  notify: z
+    .array(channelName)
+    .min(1)
+    .optional()
+    .describe("Channels (declared under `channels`) told when a request needs a human and when one decides."),
+  escalate_to: teamSlugs
+    .optional()
+    .describe("Teams mentioned when the approvers have been reminded and still nobody decided."),
+};
+
+export const NOTIFY_EVENTS = [
+  "needs_human",
+  "decided_by_human",
+  "denied_by_policy",
+  "token_revoked",
+  "policy_invalid",
+] as const;
+
+const envName = z
+  .string()
+  .regex(
+    /^[A-Z_][A-Z0-9_]*$/,
+    "must be the name of an environment variable (A-Z, 0-9, _), never the URL or secret itself",
+  );
+
+const channelSchema = z
+  .strictObject({
+    type: z
+      .enum(["slack", "teams", "webhook"])
+      .describe(
+        "slack: incoming webhook; teams: Microsoft Teams workflow webhook; webhook: JSON signed with HMAC-SHA256.",
+      ),
+    url_env: envName.describe("Environment variable of the server holding the channel's URL."),
+    secret_env: envName
+      .optional()
+      .describe("For `webhook`: environment variable holding the HMAC-SHA256 signing secret (required)."),
+    events: z
+      .array(z.enum(NOTIFY_EVENTS))
+      .min(1)
+      .optional()
+      .describe(
+        "Events sent to this channel. Default: needs_human, decided_by_human, token_revoked, policy_invalid (denied_by_policy is opt-in).",
+      ),
+  })
+  .describe("A notification channel. Its URL and secret stay in the server's environment, never here.");
 export const OTHERWISE = ["deny", "review", "continue"] as const;
 
 export const ruleSchema = z.strictObject({
@@ -129,6 +201,7 @@ export const ruleSchema = z.strictObject({
     .optional()
     .describe("What happens when `match` holds but a `require` check fails. Default: continue."),
   message: z.string().max(300).optional().describe("Added to the deny reason sent to the requester."),
+  ...reviewKeys,
 });
 
 export const policySchema = z
@@ -144,6 +217,16 @@ export const policySchema = z
       .max(300)
       .optional()
       .describe("Added to the deny reason when no_match is deny."),
+    default_review: z
+      .strictObject(reviewKeys)
+      .optional()
+      .describe(
+        "Who decides requests left to a human that no rule with `approvers` sent there (no rule decided, or unknown facts). Absent: organization owners only.",
+      ),
+    channels: z
+      .record(z.string(), channelSchema)
+      .optional()
+      .describe("Notification channels by name, for `notify`."),
     rules: z.array(ruleSchema).describe("Evaluated in order; the first rule that decides wins."),
   })
   .meta({
@@ -155,6 +238,9 @@ export type PolicyDocument = z.infer<typeof policySchema>;
 export type RuleDocument = z.infer<typeof ruleSchema>;
 export type ConditionsDocument = z.infer<typeof conditionsSchema>;
 export type Outcome = (typeof OUTCOMES)[number];
+export type ReviewKeysDocument = z.infer<z.ZodObject<typeof reviewKeys>>;
+export type ChannelDocument = z.infer<typeof channelSchema>;
+export type NotifyEvent = (typeof NOTIFY_EVENTS)[number];
 
 /** The JSON Schema published for editors and CI. */
 export function policyJsonSchema(): Record<string, unknown> {

@@ -13,6 +13,7 @@ function rule(name = "r", message?: string): CompiledRule {
     outcome: "approve",
     otherwise: "deny",
     message,
+    review: null,
   };
 }
 
