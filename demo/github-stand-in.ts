@@ -116,7 +116,7 @@ export interface Ctx {
 export type { Reply };
 
 interface Route {
-  method: "GET" | "POST";
+  method: "GET" | "POST" | "PATCH";
   pattern: RegExp;
   /**
    * "app": a JWT signed with the app's key; "installation": a token from the access_tokens route; "none": no
@@ -229,6 +229,11 @@ export class GitHubStandIn {
   }
   addGrant(org: string, grant: PatGrant): void {
     getOrCreate(this.grants, org).set(grant.id, grant);
+  }
+  /** The request leaves the pending list without a webhook reaching the app (cancelled or expired). */
+  withdraw(org: string, requestId: number): void {
+    const stored = this.requests.get(org)?.get(requestId);
+    if (stored) stored.pending = false;
   }
   /** Reviews carried out so far (a bulk review's only once GitHub has carried it out). */
   get reviews(): Review[] {
@@ -604,7 +609,8 @@ export class GitHubStandIn {
   }
 
   /** GitHub-style paging: `per_page` (default 30, at most 100), `page`, and a Link header with absolute URLs. */
-  private paginate(items: unknown[], ctx: Ctx): Reply {
+  /** One page of `items` as GitHub pages lists (per_page, page, Link); other stand-in halves use it too. */
+  paginate(items: unknown[], ctx: Ctx): Reply {
     const perPage = Math.min(100, positiveInt(ctx.query.get("per_page")) ?? 30);
     const page = positiveInt(ctx.query.get("page")) ?? 1;
     const lastPage = Math.max(1, Math.ceil(items.length / perPage));

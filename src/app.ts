@@ -59,7 +59,8 @@ export function webhookReceiver(probot: Probot, requests: Receive): Receive {
 
 /**
  * The `personal_access_token_request` handlers: `created` runs the decision pipeline; `approved`, `denied` and
- * `cancelled` are recorded and nothing else, so the app's own reviews coming back as events cannot loop. An
+ * `cancelled` are recorded and close the request's review issue, and nothing else, so the app's own reviews
+ * coming back as events cannot loop. An
  * action this version does not know is ignored.
  */
 export function requestEvents(
@@ -77,8 +78,20 @@ export function requestEvents(
       }
       case "approved":
       case "denied":
-      case "cancelled":
-        return options.audit.write(lifecycleRecord(id, event.action, event));
+      case "cancelled": {
+        const record = lifecycleRecord(id, event.action, event);
+        options.audit.write(record);
+        const installationId = installationIdOf(event);
+        if (!options.humanReview || installationId === null || record.request_id === null) return;
+        return options.humanReview.ended(
+          record.org,
+          clientFor(installationId, id),
+          record.request_id,
+          event.action === "cancelled"
+            ? { how: "cancelled" }
+            : { how: event.action, actor: record.actor, byApp: record.actor_type === "Bot" },
+        );
+      }
       default:
         return;
     }

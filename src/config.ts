@@ -49,6 +49,10 @@ export interface Config {
   grantsIntervalMs: number;
   revokeNonCompliant: boolean;
   revokeGraceMs: number;
+  /** Each org's repository for review issues (default: the policy repository). */
+  reviewRepo: string;
+  /** Review issues may be opened in a public repository, where anyone can read them. */
+  reviewPublicRepo: boolean;
 }
 
 export type ConfigResult =
@@ -143,6 +147,7 @@ export function loadConfig(env: Env): ConfigResult {
   const grantsMinutes = integer(env, "GRANTS_AUDIT_INTERVAL_MINUTES", 360, 0, 7 * 24 * 60, problems);
   const revoke = flag(env, "REVOKE_NONCOMPLIANT", false, problems);
   const graceHours = integer(env, "REVOKE_GRACE_HOURS", 24, 0, 90 * 24, problems);
+  const reviewPublicRepo = flag(env, "REVIEW_PUBLIC_REPO", false, problems);
 
   if (problems.length > 0) {
     return { ok: false, problems, missingCredentials: appId === undefined || privateKey === undefined };
@@ -182,6 +187,8 @@ export function loadConfig(env: Env): ConfigResult {
       grantsIntervalMs: grantsMinutes * 60_000,
       revokeNonCompliant: revoke,
       revokeGraceMs: graceHours * 3600_000,
+      reviewRepo: value("REVIEW_REPO") ?? value("POLICY_REPO") ?? ".github",
+      reviewPublicRepo,
     },
   };
 }

@@ -14,6 +14,7 @@ import { FactCache } from "./github/requester-facts.js";
 import { Scheduler } from "./scheduler.js";
 import type { OrgPolicySource } from "./org-policy-source.js";
 import { localState, type SharedState } from "./shared/shared-state.js";
+import { HumanReview } from "./human-review/human-review.js";
 
 /**
  * Probot passes its own throttle options to every Octokit it builds, over any plain defaults; a function
@@ -87,10 +88,19 @@ export function createJobs(config: Config, deps: ServiceDeps) {
     facts: new FactCache(),
     ...(deps.sleep ? { sleep: deps.sleep } : {}),
   };
+  const humanReview = new HumanReview({
+    ...shared,
+    appId: Number(config.appId),
+    reviewRepo: config.reviewRepo,
+    allowPublicRepo: config.reviewPublicRepo,
+    logger: deps.logger,
+    attemptTimeoutMs: config.attemptTimeoutMs,
+    reviewDeadlineMs: config.reviewDeadlineMs,
+  });
   const scheduler = new Scheduler({
     probot,
     logger: deps.logger,
-    sweep: { ...shared, logger: deps.logger },
+    sweep: { ...shared, logger: deps.logger, humanReview },
     grants: {
       ...shared,
       logger: deps.logger,
@@ -103,7 +113,7 @@ export function createJobs(config: Config, deps: ServiceDeps) {
     grantsIntervalMs: config.grantsIntervalMs,
     locks: state.locks,
   });
-  return { probot, metrics, shared, scheduler, state };
+  return { probot, metrics, shared: { ...shared, humanReview }, scheduler, state };
 }
 
 /**
@@ -133,6 +143,7 @@ export async function createService(config: Config, deps: ServiceDeps): Promise<
       addHandler: () => undefined,
     });
   }
+  await probot.load(shared.humanReview.app(), { cwd: process.cwd(), addHandler: () => undefined });
   const requests = requestEvents(
     {
       ...shared,

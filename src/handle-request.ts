@@ -10,6 +10,8 @@ import type { PolicySource } from "./policy-source.js";
 import type { Pacer } from "./github/pacer.js";
 import type { RequestClaims } from "./request-ledger.js";
 import type { FactCache } from "./github/requester-facts.js";
+import type { CompiledPolicy } from "./policy/compile.js";
+import type { HumanReview } from "./human-review/human-review.js";
 import { judgeRead, webhookOrigin } from "./judge-item.js";
 import type { HandedOver } from "./shared/handed-over.js";
 
@@ -35,6 +37,8 @@ export interface PipelineOptions {
   /** First retry backoff; doubles per attempt. */
   retryBaseDelayMs?: number;
   now?: () => number;
+  /** Review issues for requests left to a human, and closing them when requests end. */
+  humanReview?: HumanReview;
 }
 
 export interface CreatedEvent {
@@ -66,6 +70,7 @@ export async function handleCreated(options: PipelineOptions, event: CreatedEven
   const started = now();
   let request: TokenRequest | null = null;
   let decision: Decision | null = null;
+  let policy: CompiledPolicy | null = null;
   let review: ReviewOutcome | null = null;
   let error: RecordInput["error"] = null;
   let failed: { error: unknown } | null = null;
@@ -96,6 +101,7 @@ export async function handleCreated(options: PipelineOptions, event: CreatedEven
       });
       request = judged.request;
       decision = judged.decisions[0]!;
+      policy = state.policy;
       if (options.mode === "enforce" && (decision.outcome === "approve" || decision.outcome === "deny")) {
         review = await callReview(options, { ...event, org }, request, decision, now);
         // Handed to a sweep: it judges with what this webhook knew, not with the list's less.
@@ -124,6 +130,15 @@ export async function handleCreated(options: PipelineOptions, event: CreatedEven
   options.audit.write(record);
   observe(options.metrics, record, review);
   if (failed !== null) throw failed.error;
+  // After the record: the issue never delays or changes the decision, and its failure is only logged.
+  if (options.mode === "enforce" && decision?.outcome === "review" && policy && request && event.org)
+    await options.humanReview?.leftToHuman({
+      org: event.org,
+      request,
+      decision,
+      policy,
+      client: event.client,
+    });
   return { record, transient: review?.transient ?? false };
 }
 

@@ -19,6 +19,7 @@ import { requestIdOf } from "./github/shapes.js";
 import type { FactCache } from "./github/requester-facts.js";
 import { judgeItem, pendingOrigin } from "./judge-item.js";
 import type { HandedOver } from "./shared/handed-over.js";
+import type { HumanReview } from "./human-review/human-review.js";
 
 export interface SweepOptions extends ConfirmOptions {
   policies: PolicySource;
@@ -38,6 +39,8 @@ export interface SweepOptions extends ConfirmOptions {
   /** Aborted on shutdown: no review call starts after it, and the wait for bulk reviews ends. */
   signal?: AbortSignal;
   now?: () => number;
+  /** Review issues opened for requests left to a human that have none, and closed for requests gone. */
+  humanReview?: HumanReview;
 }
 
 export interface SweepTarget {
@@ -140,6 +143,21 @@ export async function sweepOrg(
       mode: record.mode,
       trigger: "sweep",
     });
+  }
+  if (options.mode === "enforce" && options.humanReview) {
+    const left = judged.filter((entry) => entry.decision?.outcome === "review" && entry.request);
+    const reviewed = new Set(["reviewed", "submitted", "not_pending"]);
+    const stillPending = judged
+      .filter((entry) => !reviewed.has(entry.review?.status ?? ""))
+      .map((entry) => entry.id)
+      .filter((id): id is number => id !== null);
+    await options.humanReview.afterSweep(
+      target.org,
+      target.octokit,
+      state.policy,
+      left.map((entry) => ({ request: entry.request!, decision: entry.decision! })),
+      new Set(stillPending),
+    );
   }
   options.metrics.sweeps.inc({ result: "ok" });
   options.metrics.sweepLastSuccess.set({ org: target.org }, now() / 1000);

@@ -1,8 +1,9 @@
 import type { Logger } from "pino";
 import type { DecisionRecord, LifecycleRecord } from "./decision-record.js";
 import type { GrantRecord } from "./grant-record.js";
+import type { HumanDecisionRecord } from "../human-review/human-decision-record.js";
 
-export type AuditRecord = DecisionRecord | LifecycleRecord | GrantRecord;
+export type AuditRecord = DecisionRecord | LifecycleRecord | GrantRecord | HumanDecisionRecord;
 
 /** Where audit records go. The production sink is the shared pino logger; tests collect them. */
 export interface AuditLog {

@@ -1,0 +1,117 @@
+import type { Octokit } from "../github/client.js";
+import { paginate } from "../github/paginate.js";
+import type { RetryOptions } from "../github/retry.js";
+import type { IssueText } from "./issue-text.js";
+import { parseIssueMarker, REVIEW_LABEL, type IssueSubject } from "./markers.js";
+
+/** A review issue as the issues API gives it, with only the fields pat-warden reads. */
+export interface IssueItem {
+  number: number;
+  state: "open" | "closed";
+  body?: string | null;
+  html_url: string;
+  performed_via_github_app?: { id: number } | null;
+  pull_request?: unknown;
+}
+
+export interface ReviewRepo {
+  org: string;
+  repo: string;
+  /** Only issues this App opened are review issues (GitHub sets `performed_via_github_app`). */
+  appId: number;
+}
+
+/** The App wrote it: nobody else's issue or comment is taken for one of pat-warden's. */
+export function writtenByApp(
+  item: { performed_via_github_app?: { id: number } | null },
+  appId: number,
+): boolean {
+  return item.performed_via_github_app?.id === appId;
+}
+
+/**
+ * The App's review issues in the repository, by request id (`state`: open ones, or all). One listing, by the
+ * App's label; an issue the App did not open, or whose first line is not the App's marker, is no review issue.
+ */
+export async function listReviewIssues(
+  octokit: Octokit,
+  where: ReviewRepo,
+  state: "open" | "all",
+  retry: RetryOptions,
+): Promise<Map<number, IssueItem & { subject: IssueSubject }>> {
+  const { items } = await paginate(
+    octokit,
+    "GET /repos/{owner}/{repo}/issues",
+    { owner: where.org, repo: where.repo, labels: REVIEW_LABEL, state },
+    retry,
+  );
+  const byRequest = new Map<number, IssueItem & { subject: IssueSubject }>();
+  for (const item of items as IssueItem[]) {
+    const subject = parseIssueMarker(item.body);
+    if (item.pull_request || !writtenByApp(item, where.appId) || !subject) continue;
+    if (subject.org !== where.org.toLowerCase()) continue;
+    // Two issues for one request can only come from a lost race; the oldest one is the review issue.
+    const seen = byRequest.get(subject.requestId);
+    if (!seen || item.number < seen.number) byRequest.set(subject.requestId, { ...item, subject });
+  }
+  return byRequest;
+}
+
+/** The label, created once (422: it exists); GitHub drops labels that do not exist from a new issue. */
+export async function ensureLabel(octokit: Octokit, where: ReviewRepo): Promise<void> {
+  try {
+    await octokit.rest.issues.createLabel({
+      owner: where.org,
+      repo: where.repo,
+      name: REVIEW_LABEL,
+      color: "d93f0b",
+      description: "A token request waiting for a person (pat-warden)",
+    });
+  } catch (error) {
+    if ((error as { status?: number }).status !== 422) throw error;
+  }
+}
+
+export async function createIssue(octokit: Octokit, where: ReviewRepo, text: IssueText): Promise<IssueItem> {
+  const { data } = await octokit.rest.issues.create({
+    owner: where.org,
+    repo: where.repo,
+    title: text.title,
+    body: text.body,
+    labels: text.labels,
+  });
+  return data as IssueItem;
+}
+
+export async function comment(
+  octokit: Octokit,
+  where: ReviewRepo,
+  issue: number,
+  body: string,
+): Promise<void> {
+  await octokit.rest.issues.createComment({ owner: where.org, repo: where.repo, issue_number: issue, body });
+}
+
+/** A final comment, then closed: `completed` when decided, `not_planned` when the request went away. */
+export async function closeIssue(
+  octokit: Octokit,
+  where: ReviewRepo,
+  issue: number,
+  body: string,
+  reason: "completed" | "not_planned",
+): Promise<void> {
+  await comment(octokit, where, issue, body);
+  await octokit.rest.issues.update({
+    owner: where.org,
+    repo: where.repo,
+    issue_number: issue,
+    state: "closed",
+    state_reason: reason,
+  });
+}
+
+/** Whether the repository is public: its issues are then world-readable. */
+export async function isPublic(octokit: Octokit, where: ReviewRepo): Promise<boolean> {
+  const { data } = await octokit.rest.repos.get({ owner: where.org, repo: where.repo });
+  return data.private !== true;
+}
