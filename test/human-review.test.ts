@@ -222,6 +222,18 @@ describe("a request left to a human", () => {
     expect(issue.state).toBe("closed");
   });
 
+  it("two-person approval: an approval whose author has since left the team no longer counts", async () => {
+    const t = await start();
+    await t.created(t.request(17, "administration"));
+    const issue = t.issueOf(17);
+    await t.say(issue, ALICE, "/approve");
+    t.repos.setMembership(ORG, "security", "alice", null);
+    await t.say(issue, BOB, "/approve");
+    expect(t.replies(issue).at(-1)).toContain("Approval counted (1 of 2)");
+    expect(t.github.reviews).toEqual([]);
+    expect(issue.state).toBe("open");
+  });
+
   it("/deny sends a reason naming the approver; /deny without a reason is refused", async () => {
     const t = await start();
     await t.created(t.request(9));

@@ -57,6 +57,7 @@ describe("app.yml", () => {
 
   it("subscribes to the events the app handles", () => {
     expect(manifest.default_events.sort()).toEqual([
+      "issue_comment",
       "personal_access_token_request",
       "pull_request",
       "push",
@@ -73,6 +74,7 @@ describe("app.yml", () => {
       checks: "write",
       members: "read",
       administration: "read",
+      issues: "write",
     });
   });
 });

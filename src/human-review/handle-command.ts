@@ -118,7 +118,7 @@ export async function handleCommand(
       );
 
     const membership = await activeMemberOf(octokit, org, routing.approvers, author);
-    if (membership === "unknown")
+    if (membership === undefined)
       return reply(
         "refused",
         `${to} Not counted: GitHub could not say whether you are an active member of ${mentionList(routing.approvers)}. Nothing was decided; comment again later.`,
@@ -129,7 +129,15 @@ export async function handleCommand(
         `${to} Refused: only active members of ${mentionList(routing.approvers)} can decide this request.`,
       );
 
-    const approvers = [...new Set([...context.approvals, author.toLowerCase()])];
+    // An earlier approval counts only while its author is still an active member: asked again now.
+    const earlier: string[] = [];
+    for (const login of context.approvals)
+      if (
+        login === author.toLowerCase() ||
+        typeof (await activeMemberOf(octokit, org, routing.approvers, login)) === "string"
+      )
+        earlier.push(login);
+    const approvers = [...new Set([...earlier, author.toLowerCase()])];
     const decide = (command: Command) =>
       decideOnGitHub(
         options,
@@ -226,14 +234,14 @@ async function readIssue(octokit: Octokit, where: ReviewRepo, issue: number, opt
 
 /**
  * The first of `teams` the user is an active member of, asked of GitHub now (a membership can end at any time);
- * null when none; `unknown` when GitHub could not answer for a team the user is not already known to be in.
+ * null when none; undefined when GitHub could not answer for a team and no other one holds.
  */
 async function activeMemberOf(
   octokit: Octokit,
   org: string,
   teams: readonly string[],
   login: string,
-): Promise<string | null | "unknown"> {
+): Promise<string | null | undefined> {
   let unknown = false;
   for (const team of teams) {
     try {
@@ -247,7 +255,7 @@ async function activeMemberOf(
       if ((error as { status?: number }).status !== 404) unknown = true;
     }
   }
-  return unknown ? "unknown" : null;
+  return unknown ? undefined : null;
 }
 
 /** The review call, paced and retried like every other; the deny reason names who denied and why. */
