@@ -506,7 +506,7 @@ describe("pull-request check on the policy repository", () => {
         end_line: 5,
         annotation_level: "failure",
         message:
-          'rules[0].bogus: unknown key "bogus" (allowed: name, description, match, require, outcome, otherwise, message)',
+          'rules[0].bogus: unknown key "bogus" (allowed: name, description, match, require, outcome, otherwise, message, approvers, min_approvals, notify, escalate_to)',
       },
     ]);
   });
