@@ -15,6 +15,7 @@ import { Scheduler } from "./scheduler.js";
 import type { OrgPolicySource } from "./org-policy-source.js";
 import { localState, type SharedState } from "./shared/shared-state.js";
 import { HumanReview } from "./human-review/human-review.js";
+import { Notifier } from "./notify/notifier.js";
 
 /**
  * Probot passes its own throttle options to every Octokit it builds, over any plain defaults; a function
@@ -37,6 +38,8 @@ export interface Service {
   metrics: Metrics;
   scheduler: Scheduler;
   state: SharedState;
+  /** Review issues and notifications (docs/human-review.md). */
+  humanReview: HumanReview;
 }
 
 /** Probot for the App's credentials, with pat-warden's retry and pacing in charge. */
@@ -96,6 +99,12 @@ export function createJobs(config: Config, deps: ServiceDeps) {
     logger: deps.logger,
     attemptTimeoutMs: config.attemptTimeoutMs,
     reviewDeadlineMs: config.reviewDeadlineMs,
+    notifier: new Notifier({
+      env: process.env,
+      logger: deps.logger,
+      metrics,
+      ...(deps.sleep ? { sleep: deps.sleep } : {}),
+    }),
   });
   const scheduler = new Scheduler({
     probot,
@@ -171,7 +180,7 @@ export async function createService(config: Config, deps: ServiceDeps): Promise<
     logger: deps.logger,
     sharedState: () => state.status(),
   });
-  return { server, ops, probot, receive, metrics, scheduler, state };
+  return { server, ops, probot, receive, metrics, scheduler, state, humanReview: shared.humanReview };
 }
 
 /** Reviews handed over by webhooks within `delayMs` share one sweep of their org (and its bulk calls). */

@@ -139,6 +139,8 @@ export async function handleCreated(options: PipelineOptions, event: CreatedEven
       policy,
       client: event.client,
     });
+  if (decision?.outcome === "deny" && review?.status === "reviewed" && policy && request && event.org)
+    options.humanReview?.deniedByPolicy(event.org, policy, request, decision);
   return { record, transient: review?.transient ?? false };
 }
 

@@ -36,6 +36,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly notifications = new Counter({
+    name: "pat_warden_notifications_total",
+    help: "Notifications by channel type (slack, teams, webhook) and result (sent, failed, not_configured).",
+    labelNames: ["type", "result"] as const,
+    registers: [this.registry],
+  });
+
   readonly reviewDuration = new Histogram({
     name: "pat_warden_review_call_duration_seconds",
     help: "Time from the first attempt of a review call to its end, retries included.",

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { startGitHubStandIn, type GitHubStandIn, type PatRequest } from "../demo/github-stand-in.js";
 import { StandInIssues, type StandInIssue, type StandInUser } from "../demo/stand-in-issues.js";
 import { StandInRepos } from "../demo/stand-in-repos.js";
@@ -6,7 +6,9 @@ import { sampleRequest, webhookPayload } from "../demo/samples.js";
 import type { HumanDecisionRecord } from "../src/human-review/human-decision-record.js";
 import { deliverWebhook } from "./support/fault-kit.js";
 import { TEST_PRIVATE_KEY } from "./support/keys.js";
-import { policyState, startTestService, stopAll, type TestService } from "./support/service.js";
+import { startReceiver } from "./support/receivers.js";
+import { verifySignedBody } from "../src/notify/signature.js";
+import { policyState, sharedClock, startTestService, stopAll, type TestService } from "./support/service.js";
 
 // The human path end to end: the real service in process, the GitHub stand-in on loopback with issues,
 // comments and team memberships, webhooks signed as GitHub signs them.
@@ -56,7 +58,7 @@ afterEach(async () => {
   service = undefined;
 });
 
-async function start(options: { visibility?: "private" | "public" } = {}) {
+async function start(options: { visibility?: "private" | "public"; policy?: typeof POLICY } = {}) {
   github = await startGitHubStandIn({ appPublicKey: TEST_PRIVATE_KEY });
   github.addInstallation(ORG, 1001);
   const issues = new StandInIssues(github, APP);
@@ -64,9 +66,11 @@ async function start(options: { visibility?: "private" | "public" } = {}) {
   const repos = new StandInRepos(github);
   for (const login of ["alice", "bob"]) repos.setMembership(ORG, "security", login, "active");
   repos.setMembership(ORG, "security", "mallory", "pending");
+  const clock = sharedClock();
   service = await startTestService({
-    policy: POLICY,
+    policy: options.policy ?? POLICY,
     env: { GHE_HOST: github.host, GHE_PROTOCOL: "http", REVIEW_REPO: REPO, APP_ID: String(APP.id) },
+    sleep: clock.sleep,
   });
   const gh = github;
   const svc = service;
@@ -144,6 +148,7 @@ async function start(options: { visibility?: "private" | "public" } = {}) {
   }
 
   return {
+    clock,
     github: gh,
     service: svc,
     issues,
@@ -355,5 +360,119 @@ describe("a request left to a human", () => {
     await t.created(t.request(16));
     expect(t.issues.issues(ORG, REPO)).toEqual([]);
     expect(t.service.logs.text()).toContain("the review repository is public");
+  });
+});
+
+describe("notifications", () => {
+  const NOTIFY_POLICY = policyState(`
+version: 1
+channels:
+  security-slack: { type: slack, url_env: TEST_SLACK_URL }
+  security-teams: { type: teams, url_env: TEST_TEAMS_URL }
+  siem: { type: webhook, url_env: TEST_SIEM_URL, secret_env: TEST_SIEM_SECRET, events: [needs_human, decided_by_human, denied_by_policy] }
+  down: { type: webhook, url_env: TEST_DOWN_URL, secret_env: TEST_SIEM_SECRET }
+rules:
+  - name: writes-need-security
+    match:
+      permissions_any:
+        repository: { contents: write }
+    outcome: review
+    approvers: [security]
+    notify: [security-slack, security-teams, siem, down]
+  - name: no-admin
+    match:
+      permissions_any:
+        repository: { administration: write }
+    outcome: deny
+`);
+  const SECRET = "siem-signing-secret-0b9e";
+  const receivers: Awaited<ReturnType<typeof startReceiver>>[] = [];
+
+  afterEach(async () => {
+    vi.unstubAllEnvs();
+    for (const receiver of receivers.splice(0)) await receiver.close();
+  });
+
+  async function withReceivers() {
+    const [slack, teams, siem, down] = await Promise.all([
+      startReceiver(),
+      startReceiver(),
+      startReceiver(),
+      startReceiver(503),
+    ]);
+    receivers.push(slack!, teams!, siem!, down!);
+    vi.stubEnv("TEST_SLACK_URL", slack!.url);
+    vi.stubEnv("TEST_TEAMS_URL", teams!.url);
+    vi.stubEnv("TEST_SIEM_URL", siem!.url);
+    vi.stubEnv("TEST_SIEM_SECRET", SECRET);
+    vi.stubEnv("TEST_DOWN_URL", down!.url);
+    const t = await start({ policy: NOTIFY_POLICY });
+    return { t, slack: slack!, teams: teams!, siem: siem!, down: down! };
+  }
+
+  it("needs a human and decided by a human reach Slack, Teams and the signed webhook; a receiver that is down changes nothing", async () => {
+    const { t, slack, teams, siem, down } = await withReceivers();
+    await t.created(t.request(20));
+    const issue = t.issueOf(20);
+    await Promise.all([slack.waitFor(1), teams.waitFor(1), siem.waitFor(1)]);
+
+    const block = JSON.parse(slack.received[0]!.body);
+    expect(block.text).toBe("Token request 20 needs a person (octo-org)");
+    expect(block.blocks[0]).toEqual({
+      type: "header",
+      text: { type: "plain_text", text: "Token request 20 needs a person" },
+    });
+    expect(block.blocks.at(-1).elements[0].url).toBe(issue.html_url);
+    const card = JSON.parse(teams.received[0]!.body).attachments[0];
+    expect(card.contentType).toBe("application/vnd.microsoft.card.adaptive");
+    expect(card.content.type).toBe("AdaptiveCard");
+    expect(card.content.actions).toEqual([
+      { type: "Action.OpenUrl", title: "Open the review", url: issue.html_url },
+    ]);
+
+    // The receiver verifies the signature over timestamp and body, and would refuse a replay.
+    const first = siem.received[0]!;
+    const headers = {
+      timestamp: first.headers["x-pat-warden-timestamp"] as string,
+      signature: first.headers["x-pat-warden-signature-256"] as string,
+    };
+    const nowSeconds = Math.floor(t.clock.now() / 1000);
+    expect(verifySignedBody(SECRET, headers, first.body, nowSeconds)).toBe(true);
+    expect(verifySignedBody("wrong-secret", headers, first.body, nowSeconds)).toBe(false);
+    expect(verifySignedBody(SECRET, headers, first.body.replace("20", "21"), nowSeconds)).toBe(false);
+    expect(verifySignedBody(SECRET, headers, first.body, nowSeconds + 3600)).toBe(false);
+    expect(JSON.parse(first.body)).toMatchObject({ event: "needs_human", org: ORG, link: issue.html_url });
+
+    await t.say(issue, ALICE, "/approve");
+    expect(t.github.reviews.map((r) => [r.requestId, r.action])).toEqual([[20, "approve"]]);
+    await siem.waitFor(2);
+    expect(JSON.parse(siem.received[1]!.body)).toMatchObject({
+      event: "decided_by_human",
+      title: "Token request 20 approved by alice",
+    });
+
+    await t.service.humanReview.options.notifier!.settled();
+    // The channel that is down was tried with backoff (the clock's waits, no real sleeping), then counted.
+    expect(down.received).toHaveLength(8);
+    expect(t.clock.waits).toEqual(expect.arrayContaining([1000, 4000, 16_000]));
+    const metrics = await t.service.metrics.registry.metrics();
+    expect(metrics).toContain('pat_warden_notifications_total{type="webhook",result="failed"} 2');
+    expect(metrics).toContain('pat_warden_notifications_total{type="webhook",result="sent"} 2');
+    const logs = t.service.logs.text();
+    expect(logs).toContain("notification not delivered");
+    // URLs and secrets never reach the logs.
+    expect(logs).not.toContain("SECRET");
+    expect(logs).not.toContain("secretpath");
+    expect(logs).not.toContain(SECRET);
+  });
+
+  it("denied by policy goes only to channels that opted in", async () => {
+    const { t, slack, siem } = await withReceivers();
+    await t.created(t.request(21, "administration"));
+    expect(t.github.reviews.map((r) => [r.requestId, r.action])).toEqual([[21, "deny"]]);
+    await t.service.humanReview.options.notifier!.settled();
+    expect(siem.received.map((r) => JSON.parse(r.body).event)).toEqual(["denied_by_policy"]);
+    expect(slack.received).toEqual([]);
+    expect(t.issues.issues(ORG, REPO)).toEqual([]);
   });
 });

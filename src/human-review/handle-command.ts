@@ -5,6 +5,7 @@ import { MAX_REASON_LENGTH } from "../policy/deny-reason.js";
 import { reviewRouting } from "../policy/review-routing.js";
 import { parseCommand, type Command } from "./command.js";
 import type { HumanDecisionRecord } from "./human-decision-record.js";
+import { decidedNote } from "./notes.js";
 import {
   answeredComments,
   answerMarker,
@@ -110,7 +111,8 @@ export async function handleCommand(
         `${to} Not counted: the request could not be read from GitHub (${(error as Error).message}). Nothing was decided; comment again later.`,
       );
     }
-    const routing = reviewRouting(state.policy, judged.decision);
+    const policy = state.policy;
+    const routing = reviewRouting(policy, judged.decision);
     if (!routing || routing.from === "owners")
       return reply(
         "refused",
@@ -187,6 +189,12 @@ export async function handleCommand(
         outcome,
       );
       if (outcome.review.status === "reviewed") {
+        const who = action === "approve" ? approvers : [author];
+        options.notifier?.send(
+          policy,
+          decidedNote(org, judged.request, judged.decision, action, who, issue.html_url),
+          routing!.notify,
+        );
         await reply(
           past,
           `${to} Request ${past}${action === "approve" ? ` by ${approvers.map((a) => `\`${a}\``).join(" and ")}` : ""}. GitHub took the review.`,

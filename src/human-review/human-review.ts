@@ -8,6 +8,7 @@ import { closeEnded, closeGone, type Ending } from "./close-issue.js";
 import { handleCommand, type CommentEvent } from "./handle-command.js";
 import { openReviewIssue, type LeftToHuman } from "./open-issue.js";
 import type { HumanReviewOptions } from "./options.js";
+import { deniedByPolicyNote } from "./notes.js";
 
 /**
  * The human path of an org whose policy names approvers: review issues opened, commands taken, issues closed
@@ -25,6 +26,11 @@ export class HumanReview {
     } catch (error) {
       this.#failed("review issue not opened; the next sweep tries again", left.org, left.request.id, error);
     }
+  }
+
+  /** A request the policy denied (webhook path): channels that opted in to `denied_by_policy` are told. */
+  deniedByPolicy(org: string, policy: CompiledPolicy, request: TokenRequest, decision: Decision): void {
+    this.options.notifier?.send(policy, deniedByPolicyNote(org, request, decision), null);
   }
 
   /** A request approved, denied or cancelled (a `personal_access_token_request` event): its issue is closed. */

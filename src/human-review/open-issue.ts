@@ -5,6 +5,7 @@ import type { Decision } from "../policy/evaluate.js";
 import type { TokenRequest } from "../policy/request.js";
 import { reviewRouting } from "../policy/review-routing.js";
 import { reviewIssueText } from "./issue-text.js";
+import { needsHumanNote } from "./notes.js";
 import { ISSUE_CLAIMS, type HumanReviewOptions } from "./options.js";
 import { findPending } from "./pending-request.js";
 import { createIssue, ensureLabel, isPublic, listReviewIssues, type IssueItem } from "./review-issues.js";
@@ -68,6 +69,11 @@ export async function openReviewIssue(options: HumanReviewOptions, left: LeftToH
       reviewIssueText(left.org, request, left.decision, routing),
     );
     done = true;
+    options.notifier?.send(
+      left.policy,
+      needsHumanNote(left.org, request, left.decision, routing.approvers, issue.html_url),
+      routing.notify,
+    );
     options.logger.info(
       { event: "review_issue_opened", org: left.org, request_id: request.id, issue: issue.html_url },
       "review issue opened",

@@ -4,6 +4,7 @@ import type { Pacer } from "../github/pacer.js";
 import type { FactCache } from "../github/requester-facts.js";
 import type { PolicySource } from "../policy-source.js";
 import type { RequestClaims } from "../request-ledger.js";
+import type { Notifier } from "../notify/notifier.js";
 
 /** What the human path needs from the service. */
 export interface HumanReviewOptions {
@@ -26,6 +27,8 @@ export interface HumanReviewOptions {
   reviewDeadlineMs: number;
   retryBaseDelayMs?: number;
   now?: () => number;
+  /** Tells the policy's channels; absent: no notifications. */
+  notifier?: Notifier;
 }
 
 /** Claims in the shared request ledger are keyed by org; the human path keeps its own namespaces there. */
