@@ -31,6 +31,7 @@ export interface StandInIssue {
   user: StandInUser;
   performed_via_github_app: { id: number; slug: string } | null;
   html_url: string;
+  created_at: string;
   comments: StandInComment[];
 }
 
@@ -49,10 +50,13 @@ export class StandInIssues {
   private nextCommentId = 9000;
   private readonly standIn: GitHubStandIn;
   private readonly app: { id: number; slug: string };
+  private readonly now: () => number;
 
-  constructor(standIn: GitHubStandIn, app: { id: number; slug: string }) {
+  /** `now`: the clock issues and comments are dated by (tests advance it instead of waiting). */
+  constructor(standIn: GitHubStandIn, app: { id: number; slug: string }, now: () => number = Date.now) {
     this.standIn = standIn;
     this.app = app;
+    this.now = now;
     const issues = `/repos/${owner}/${repo}/issues`;
     standIn.addRoute("GET", `/repos/${owner}/${repo}`, "installation", (ctx) => this.getRepo(ctx));
     standIn.addRoute("POST", `/repos/${owner}/${repo}/labels`, "installation", (ctx) =>
@@ -168,6 +172,7 @@ export class StandInIssues {
       user: { login: `${this.app.slug}[bot]`, type: "Bot" },
       performed_via_github_app: this.app,
       html_url: `https://github.example/${ctx.org}/${ctx.groups.repo}/issues/${hosted.issues.length + 1}`,
+      created_at: new Date(this.now()).toISOString(),
       comments: [],
     };
     hosted.issues.push(issue);
@@ -221,7 +226,7 @@ export class StandInIssues {
       user,
       performed_via_github_app: app,
       html_url: `${issue.html_url}#issuecomment-${id}`,
-      created_at: new Date().toISOString(),
+      created_at: new Date(this.now()).toISOString(),
     };
     issue.comments.push(comment);
     return comment;

@@ -53,6 +53,8 @@ export interface Config {
   reviewRepo: string;
   /** Review issues may be opened in a public repository, where anyone can read them. */
   reviewPublicRepo: boolean;
+  /** Remind approvers on review issues waiting this long; 0: never. */
+  reviewRemindMs: number;
 }
 
 export type ConfigResult =
@@ -148,6 +150,7 @@ export function loadConfig(env: Env): ConfigResult {
   const revoke = flag(env, "REVOKE_NONCOMPLIANT", false, problems);
   const graceHours = integer(env, "REVOKE_GRACE_HOURS", 24, 0, 90 * 24, problems);
   const reviewPublicRepo = flag(env, "REVIEW_PUBLIC_REPO", false, problems);
+  const reviewRemindHours = integer(env, "REVIEW_REMIND_HOURS", 24, 0, 30 * 24, problems);
 
   if (problems.length > 0) {
     return { ok: false, problems, missingCredentials: appId === undefined || privateKey === undefined };
@@ -189,6 +192,7 @@ export function loadConfig(env: Env): ConfigResult {
       revokeGraceMs: graceHours * 3600_000,
       reviewRepo: value("REVIEW_REPO") ?? value("POLICY_REPO") ?? ".github",
       reviewPublicRepo,
+      reviewRemindMs: reviewRemindHours * 3600_000,
     },
   };
 }

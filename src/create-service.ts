@@ -65,6 +65,8 @@ export interface ServiceDeps {
   state?: SharedState;
   /** How sweeps and audits wait between the listings that confirm bulk calls; real time unless given. */
   sleep?: (ms: number) => Promise<void>;
+  /** The human path's clock (reminders); real time unless given. */
+  now?: () => number;
 }
 
 /**
@@ -99,6 +101,8 @@ export function createJobs(config: Config, deps: ServiceDeps) {
     logger: deps.logger,
     attemptTimeoutMs: config.attemptTimeoutMs,
     reviewDeadlineMs: config.reviewDeadlineMs,
+    remindMs: config.reviewRemindMs,
+    ...(deps.now ? { now: deps.now } : {}),
     notifier: new Notifier({
       env: process.env,
       logger: deps.logger,

@@ -35,6 +35,7 @@ rules:
         repository: { contents: write }
     outcome: review
     approvers: [security, security-deputies]
+    escalate_to: [ciso-office]
   - name: read-only
     require:
       permissions:
@@ -61,16 +62,17 @@ afterEach(async () => {
 async function start(options: { visibility?: "private" | "public"; policy?: typeof POLICY } = {}) {
   github = await startGitHubStandIn({ appPublicKey: TEST_PRIVATE_KEY });
   github.addInstallation(ORG, 1001);
-  const issues = new StandInIssues(github, APP);
+  const clock = sharedClock();
+  const issues = new StandInIssues(github, APP, clock.now);
   issues.host(ORG, REPO, options.visibility ?? "private");
   const repos = new StandInRepos(github);
   for (const login of ["alice", "bob"]) repos.setMembership(ORG, "security", login, "active");
   repos.setMembership(ORG, "security", "mallory", "pending");
-  const clock = sharedClock();
   service = await startTestService({
     policy: options.policy ?? POLICY,
     env: { GHE_HOST: github.host, GHE_PROTOCOL: "http", REVIEW_REPO: REPO, APP_ID: String(APP.id) },
     sleep: clock.sleep,
+    now: clock.now,
   });
   const gh = github;
   const svc = service;
@@ -353,6 +355,36 @@ describe("a request left to a human", () => {
     expect(t.issueOf(15).state).toBe("open");
     await t.service.scheduler.sweep("test", ORG);
     expect(t.issues.issues(ORG, REPO)).toHaveLength(2);
+  });
+
+  it("reminds the approvers after REVIEW_REMIND_HOURS, once per interval, and escalates after two reminders", async () => {
+    const t = await start();
+    await t.created(t.request(30));
+    const issue = t.issueOf(30);
+    const reminders = () =>
+      t.replies(issue).filter((body) => body.startsWith("<!-- pat-warden:reminder -->"));
+    await t.service.scheduler.sweep("test", ORG);
+    expect(reminders()).toEqual([]);
+    const HOUR = 3600_000;
+    await t.clock.sleep(24 * HOUR + 1);
+    await t.service.scheduler.sweep("test", ORG);
+    await t.service.scheduler.sweep("test", ORG);
+    expect(reminders()).toHaveLength(1);
+    expect(reminders()[0]).toContain(
+      "Reminder 1: this request has waited 24 hours. @octo-org/security, @octo-org/security-deputies",
+    );
+    expect(reminders()[0]).not.toContain("ciso-office");
+    await t.clock.sleep(24 * HOUR + 1);
+    await t.service.scheduler.sweep("test", ORG);
+    expect(reminders()).toHaveLength(2);
+    expect(reminders()[1]).not.toContain("ciso-office");
+    await t.clock.sleep(24 * HOUR + 1);
+    await t.service.scheduler.sweep("test", ORG);
+    expect(reminders()).toHaveLength(3);
+    expect(reminders()[2]).toContain(
+      "Escalated to @octo-org/ciso-office: the approvers were reminded 2 times",
+    );
+    expect(issue.state).toBe("open");
   });
 
   it("opens no issue in a public repository unless allowed, and says why in the log", async () => {

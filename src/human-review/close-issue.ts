@@ -2,7 +2,8 @@ import type { Octokit } from "../github/client.js";
 import { callsWithin } from "../github/retry.js";
 import type { HumanReviewOptions } from "./options.js";
 import { findPending } from "./pending-request.js";
-import { closeIssue, listReviewIssues, type ReviewRepo } from "./review-issues.js";
+import { closeIssue, listReviewIssues, type IssueItem, type ReviewRepo } from "./review-issues.js";
+import type { IssueSubject } from "./markers.js";
 
 /** How a request ended, for the review issue's final comment. */
 export type Ending =
@@ -50,17 +51,18 @@ export async function closeEnded(
 
 /**
  * After a sweep: every open review issue whose request is no longer pending is closed. `pending` are the ids the
- * sweep still saw pending after its reviews; any other is looked up once more before its issue is closed.
+ * sweep still saw pending after its reviews; any other is looked up once more before its issue is closed. `open`:
+ * the App's open review issues, listed once for the sweep.
  */
 export async function closeGone(
   options: HumanReviewOptions,
   octokit: Octokit,
   org: string,
   pending: ReadonlySet<number>,
+  open: ReadonlyMap<number, IssueItem & { subject: IssueSubject }>,
 ): Promise<number> {
   const where: ReviewRepo = { org, repo: options.reviewRepo, appId: options.appId };
   const retry = callsWithin(30_000, options.now);
-  const open = await listReviewIssues(octokit, where, "open", retry());
   let closed = 0;
   for (const [requestId, issue] of open) {
     if (pending.has(requestId)) continue;

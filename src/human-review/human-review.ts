@@ -5,6 +5,9 @@ import type { CompiledPolicy } from "../policy/compile.js";
 import type { Decision } from "../policy/evaluate.js";
 import type { TokenRequest } from "../policy/request.js";
 import { closeEnded, closeGone, type Ending } from "./close-issue.js";
+import { remindWaiting } from "./remind.js";
+import { listReviewIssues } from "./review-issues.js";
+import { callsWithin } from "../github/retry.js";
 import { handleCommand, type CommentEvent } from "./handle-command.js";
 import { openReviewIssue, type LeftToHuman } from "./open-issue.js";
 import type { HumanReviewOptions } from "./options.js";
@@ -60,9 +63,13 @@ export class HumanReview {
     for (const { request, decision } of leftToHuman)
       await this.leftToHuman({ org, request, decision, policy, client });
     try {
-      await closeGone(this.options, octokit, org, stillPending);
+      const where = { org, repo: this.options.reviewRepo, appId: this.options.appId };
+      const open = await listReviewIssues(octokit, where, "open", callsWithin(30_000, this.options.now)());
+      await closeGone(this.options, octokit, org, stillPending, open);
+      const waiting = leftToHuman.filter(({ request }) => stillPending.has(request.id));
+      await remindWaiting(this.options, octokit, org, policy, waiting, open);
     } catch (error) {
-      this.#failed("review issues of ended requests not closed", org, null, error);
+      this.#failed("review issues of ended requests not closed, or reminders not posted", org, null, error);
     }
   }
 

@@ -27,6 +27,8 @@ export interface HumanReviewOptions {
   reviewDeadlineMs: number;
   retryBaseDelayMs?: number;
   now?: () => number;
+  /** Remind approvers this long after the issue opened or was last reminded (REVIEW_REMIND_HOURS); 0: never. */
+  remindMs: number;
   /** Tells the policy's channels; absent: no notifications. */
   notifier?: Notifier;
 }

@@ -10,6 +10,7 @@ export interface IssueItem {
   state: "open" | "closed";
   body?: string | null;
   html_url: string;
+  created_at?: string;
   performed_via_github_app?: { id: number } | null;
   pull_request?: unknown;
 }

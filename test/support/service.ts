@@ -64,6 +64,7 @@ export async function startTestService(options: {
   auditToLog?: boolean;
   orgPolicies?: boolean;
   sleep?: (ms: number) => Promise<void>;
+  now?: () => number;
 }): Promise<TestService & { orgPolicies: OrgPolicySource | null }> {
   const logs = capturingStream();
   const audit = collectingAudit();
@@ -87,6 +88,7 @@ export async function startTestService(options: {
       : {}),
     ...(options.auditToLog ? {} : { audit }),
     ...(options.sleep ? { sleep: options.sleep } : {}),
+    ...(options.now ? { now: options.now } : {}),
   });
   return { ...service, audit, logs, orgPolicies };
 }
