@@ -8,6 +8,7 @@ import { startGitHubStandIn } from "./github-stand-in.js";
 import { demoRequests, sampleRequest, webhookPayload } from "./samples.js";
 import { PROJECT_ROOT, startServerProcess } from "./server-process.js";
 import { deliver } from "./webhook-sender.js";
+import { humanPath } from "./human-path.js";
 
 const ORG = "octo-org";
 const INSTALLATION_ID = 1001;
@@ -101,6 +102,9 @@ async function main(): Promise<void> {
 
     heading("Audit log (one JSON line per decision, from the server's stdout)");
     for (const line of server.lines.filter((l) => l.event === "decision")) console.log(JSON.stringify(line));
+
+    heading("A request left to the security team: review issue, /approve, review call, notification");
+    await humanPath(github, env, (line) => console.log(line));
   } finally {
     const code = await server.stop();
     await github.close();

@@ -8,6 +8,7 @@ import { deliverWebhook } from "./support/fault-kit.js";
 import { TEST_PRIVATE_KEY } from "./support/keys.js";
 import { startReceiver } from "./support/receivers.js";
 import { verifySignedBody } from "../src/notify/signature.js";
+import { humanPath } from "../demo/human-path.js";
 import { policyState, sharedClock, startTestService, stopAll, type TestService } from "./support/service.js";
 
 // The human path end to end: the real service in process, the GitHub stand-in on loopback with issues,
@@ -507,4 +508,29 @@ rules:
     expect(slack.received).toEqual([]);
     expect(t.issues.issues(ORG, REPO)).toEqual([]);
   });
+});
+
+describe("the demo's human path, through the server process", () => {
+  it("refuses the requester, accepts an approver, reviews once, closes the issue, delivers a verified notification", async () => {
+    github = await startGitHubStandIn({ appPublicKey: TEST_PRIVATE_KEY });
+    github.addInstallation(ORG, 1001);
+    const result = await humanPath(github, {
+      APP_ID: String(APP.id),
+      PRIVATE_KEY: TEST_PRIVATE_KEY,
+      WEBHOOK_SECRET: "demo-secret-4e1f",
+      GHE_HOST: github.host,
+      GHE_PROTOCOL: "http",
+      SWEEP_ON_START: "false",
+      GRANTS_AUDIT_INTERVAL_MINUTES: "0",
+      REVIEW_MIN_INTERVAL_MS: "0",
+    });
+    expect(result.replies[0]).toContain("Refused: the requester cannot decide their own request");
+    expect(result.replies[1]).toContain("Request approved by `alice`");
+    expect(result.reviews.map((r) => [r.requestId, r.action])).toEqual([[2001, "approve"]]);
+    expect(result.issue.state).toBe("closed");
+    expect(result.notifications).toEqual([
+      { event: "needs_human", verified: true },
+      { event: "decided_by_human", verified: true },
+    ]);
+  }, 60_000);
 });

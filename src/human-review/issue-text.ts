@@ -37,7 +37,7 @@ export function reviewIssueText(
     `| Token | ${inline(request.tokenName ?? "(no name)")} (token ${request.tokenId ?? "unknown"}, request ${request.id}) |`,
     `| Permissions | ${inline(describePermissions(request.permissions))} |`,
     `| Repositories | ${inline(describeRepositories(request))} |`,
-    `| Lifetime | ${lifetime === null ? "never expires" : `${formatDays(lifetime)} (expires ${request.expiresAt})`} |`,
+    `| Lifetime | ${lifetime === null ? "never expires" : `${formatDays(lifetime)} days (expires ${request.expiresAt})`} |`,
     "",
     "**Justification**",
     "",
