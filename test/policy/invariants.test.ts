@@ -332,7 +332,11 @@ describe("patterns are compiled once per policy load", () => {
       compileObject({
         version: 1,
         rules: [
-          { name: "p", match: { token_name: "ci-.*", requester: { logins: ["octo*"] } }, outcome: "review" },
+          {
+            name: "p",
+            match: { token_name: "ci-.*", requester: { logins: ["octo[ck]at*"] } },
+            outcome: "review",
+          },
         ],
       }),
     );
