@@ -1,6 +1,7 @@
 import { createPrivateKey } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { Mode } from "./audit/decision-record.js";
+import { redisUrlProblems } from "./shared/redis-url.js";
 
 /** Exit code for a configuration problem (sysexits EX_CONFIG): nothing runs until it is fixed. */
 export const EX_CONFIG = 78;
@@ -55,6 +56,14 @@ export interface Config {
   reviewPublicRepo: boolean;
   /** Remind approvers on review issues waiting this long; 0: never. */
   reviewRemindMs: number;
+  /** Shared state for several replicas; null: this process's memory (one replica). Holds a password: never log. */
+  redisUrl: string | null;
+  /** Every Redis key and channel starts with this. */
+  redisPrefix: string;
+  /** An org's sweep or audit lock lives this long unless renewed: a dead replica's org is taken over within it. */
+  redisLockTtlMs: number;
+  /** A Redis command unanswered this long counts as Redis failing: the replica's own memory is used. */
+  redisTimeoutMs: number;
 }
 
 export type ConfigResult =
@@ -151,6 +160,10 @@ export function loadConfig(env: Env): ConfigResult {
   const graceHours = integer(env, "REVOKE_GRACE_HOURS", 24, 0, 90 * 24, problems);
   const reviewPublicRepo = flag(env, "REVIEW_PUBLIC_REPO", false, problems);
   const reviewRemindHours = integer(env, "REVIEW_REMIND_HOURS", 24, 0, 30 * 24, problems);
+  const redisUrl = value("REDIS_URL") ?? null;
+  if (redisUrl !== null) problems.push(...redisUrlProblems(redisUrl));
+  const redisLockTtlSeconds = integer(env, "REDIS_LOCK_TTL_SECONDS", 30, 1, 3600, problems);
+  const redisTimeoutMs = integer(env, "REDIS_TIMEOUT_MS", 500, 10, 60_000, problems);
 
   if (problems.length > 0) {
     return { ok: false, problems, missingCredentials: appId === undefined || privateKey === undefined };
@@ -193,6 +206,10 @@ export function loadConfig(env: Env): ConfigResult {
       reviewRepo: value("REVIEW_REPO") ?? value("POLICY_REPO") ?? ".github",
       reviewPublicRepo,
       reviewRemindMs: reviewRemindHours * 3600_000,
+      redisUrl,
+      redisPrefix: value("REDIS_KEY_PREFIX") ?? "pat-warden",
+      redisLockTtlMs: redisLockTtlSeconds * 1000,
+      redisTimeoutMs,
     },
   };
 }

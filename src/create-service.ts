@@ -13,6 +13,7 @@ import { Pacer } from "./github/pacer.js";
 import { FactCache } from "./github/requester-facts.js";
 import { Scheduler } from "./scheduler.js";
 import type { OrgPolicySource } from "./org-policy-source.js";
+import { redisState } from "./shared/redis-state.js";
 import { localState, type SharedState } from "./shared/shared-state.js";
 import { HumanReview } from "./human-review/human-review.js";
 import { Notifier } from "./notify/notifier.js";
@@ -77,7 +78,7 @@ export interface ServiceDeps {
 export function createJobs(config: Config, deps: ServiceDeps) {
   const metrics = deps.metrics ?? new Metrics();
   const probot = createProbot(config, deps.logger);
-  const state = deps.state ?? localState();
+  const state = deps.state ?? sharedState(config, deps.logger, metrics);
   const shared = {
     policies: deps.policies,
     audit: deps.audit ?? pinoAuditLog(deps.logger),
@@ -185,6 +186,21 @@ export async function createService(config: Config, deps: ServiceDeps): Promise<
     sharedState: () => state.status(),
   });
   return { server, ops, probot, receive, metrics, scheduler, state, humanReview: shared.humanReview };
+}
+
+/** Redis when REDIS_URL is set (several replicas), else this process's memory. */
+function sharedState(config: Config, logger: Logger, metrics: Metrics): SharedState {
+  if (config.redisUrl === null) return localState();
+  return redisState({
+    url: config.redisUrl,
+    prefix: config.redisPrefix,
+    lockTtlMs: config.redisLockTtlMs,
+    commandTimeoutMs: config.redisTimeoutMs,
+    // Outlives the grace period, and two audits, so an org audited less often still finds its memory.
+    graceTtlMs: config.revokeGraceMs + 2 * config.grantsIntervalMs + 24 * 3600_000,
+    logger,
+    metrics,
+  });
 }
 
 /** Reviews handed over by webhooks within `delayMs` share one sweep of their org (and its bulk calls). */

@@ -4,6 +4,7 @@ import { choosePolicySource } from "./choose-policy-source.js";
 import { EX_CONFIG, loadConfig } from "./config.js";
 import { createService } from "./create-service.js";
 import { createLogger } from "./logger.js";
+import { redactRedisUrl } from "./shared/redis-url.js";
 import { setupHelp } from "./setup-help.js";
 
 /** The only place that reads the environment and opens a port. */
@@ -30,7 +31,7 @@ async function main(): Promise<void> {
   }
   const { policies, policyRepo, bundled } = chosen;
 
-  const { server, ops, scheduler } = await createService(config, {
+  const { server, ops, scheduler, state } = await createService(config, {
     logger,
     policies,
     ...(policyRepo ? { policyRepo } : {}),
@@ -49,6 +50,8 @@ async function main(): Promise<void> {
       fallback_policy: bundled?.ok ? `${bundled.policy.source} (${bundled.policy.revision})` : null,
       webhook_path: config.webhookPath,
       github: config.baseUrl ?? "https://api.github.com",
+      // Never the password.
+      shared_state: config.redisUrl === null ? "memory" : redactRedisUrl(config.redisUrl),
     },
     "pat-warden ready",
   );
@@ -69,7 +72,8 @@ async function main(): Promise<void> {
       ops.server.closeIdleConnections();
     }, 50);
     Promise.all([server.close(), ops.close(), scheduler.stop()]).then(
-      () => {
+      async () => {
+        await state.close();
         clearInterval(idle);
         process.exit(0);
       },

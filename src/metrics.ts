@@ -107,6 +107,19 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly sharedStateUp = new Gauge({
+    name: "pat_warden_shared_state_up",
+    help: "With REDIS_URL: 1 while Redis answers, 0 while each replica judges with its own memory (degraded).",
+    registers: [this.registry],
+  });
+
+  readonly sharedStateFallbacks = new Counter({
+    name: "pat_warden_shared_state_fallbacks_total",
+    help: "Operations on the shared state (Redis) that failed or timed out and used this replica's memory, by op.",
+    labelNames: ["op"] as const,
+    registers: [this.registry],
+  });
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true)
       collectDefaultMetrics({ register: this.registry, prefix: "pat_warden_" });

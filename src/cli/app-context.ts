@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { EX_CONFIG, loadConfig, type Config } from "../config.js";
 import { createJobs } from "../create-service.js";
+import { localState } from "../shared/shared-state.js";
 import { createLogger } from "../logger.js";
 import { choosePolicySource } from "../choose-policy-source.js";
 import { setupHelp } from "../setup-help.js";
@@ -36,5 +37,6 @@ export async function appContext(overrides: Partial<Config> = {}) {
   if (!chosen.ok) {
     throw new CliExit(EX_CONFIG, `the policy is invalid:\n${chosen.errors.map((e) => `  ${e}`).join("\n")}`);
   }
-  return { config, jobs: createJobs(config, { logger, policies: chosen.policies }) };
+  // Its own memory even with REDIS_URL: a one-off command holds no connection open (GitHub refuses a second review).
+  return { config, jobs: createJobs(config, { logger, policies: chosen.policies, state: localState() }) };
 }

@@ -143,5 +143,6 @@ export async function startWithGitHub(options: {
 export async function stopAll(github: GitHubStandIn | undefined, service: TestService | undefined) {
   await service?.scheduler.stop();
   await service?.server.close();
+  await service?.state.close();
   await github?.close();
 }
