@@ -194,14 +194,16 @@ export class Scheduler {
    */
   async #whenFree(kind: JobKind, org: string, since: number): Promise<OrgLock | null> {
     const covered = async () => ((await this.#locks.lastCompleted(kind, org)) ?? -1) >= since;
+    // Looked at first without waiting: by the end of a run over many orgs, most of those left are done.
     while (!this.#stopped) {
-      await new Promise((resolve) => setTimeout(resolve, this.#locks.pollMs).unref());
       if (await covered()) return null;
       const lock = await this.#locks.acquire(kind, org);
-      if (!isHeld(lock)) continue;
-      if (!(await covered())) return lock;
-      await lock.release(false);
-      return null;
+      if (isHeld(lock)) {
+        if (!(await covered())) return lock;
+        await lock.release(false);
+        return null;
+      }
+      await new Promise((resolve) => setTimeout(resolve, this.#locks.pollMs).unref());
     }
     return null;
   }

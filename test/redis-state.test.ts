@@ -6,7 +6,7 @@ import { isHeld, type OrgLock } from "../src/shared/org-locks.js";
 import { redisState } from "../src/shared/redis-state.js";
 import type { SharedState } from "../src/shared/shared-state.js";
 import { capturingStream } from "./support/service.js";
-import { requireRedisServer, startRedis, type RedisProcess } from "./support/redis-server.js";
+import { requireRedisServer, startRedis, type RedisProcess } from "../demo/redis-server.js";
 import { until } from "./support/fault-kit.js";
 
 // Each "replica" here is one shared state over its own connections to a real redis-server, as two processes

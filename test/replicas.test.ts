@@ -15,7 +15,7 @@ import {
   type Kind,
 } from "./support/fault-kit.js";
 import { TEST_PRIVATE_KEY } from "./support/keys.js";
-import { requireRedisServer, startRedis, type RedisProcess } from "./support/redis-server.js";
+import { requireRedisServer, startRedis, type RedisProcess } from "../demo/redis-server.js";
 import { startRoundRobinProxy, type RoundRobinProxy } from "./support/round-robin-proxy.js";
 
 // Several replicas of the compiled server, as processes, sharing one redis-server and the GitHub stand-in, with a
@@ -43,22 +43,25 @@ afterEach(async () => {
 });
 
 async function startReplica(env: Record<string, string> = {}): Promise<ServerProcess> {
-  const replica = await startServerProcess({
-    APP_ID: "12345",
-    PRIVATE_KEY: TEST_PRIVATE_KEY,
-    WEBHOOK_SECRET: SECRET,
-    GHE_HOST: github!.host,
-    GHE_PROTOCOL: "http",
-    REDIS_URL: redis!.url,
-    REVIEW_MIN_INTERVAL_MS: "0",
-    SWEEP_INTERVAL_MINUTES: "0",
-    GRANTS_AUDIT_INTERVAL_MINUTES: "0",
-    SWEEP_ON_START: "false",
-    // Redis is healthy here, but this machine may be busy enough to delay an answer past the default 500 ms
-    // (which would rightly count as Redis failing); the failing case has a test of its own.
-    REDIS_TIMEOUT_MS: "5000",
-    ...env,
-  });
+  const replica = await startServerProcess(
+    {
+      APP_ID: "12345",
+      PRIVATE_KEY: TEST_PRIVATE_KEY,
+      WEBHOOK_SECRET: SECRET,
+      GHE_HOST: github!.host,
+      GHE_PROTOCOL: "http",
+      REDIS_URL: redis!.url,
+      REVIEW_MIN_INTERVAL_MS: "0",
+      SWEEP_INTERVAL_MINUTES: "0",
+      GRANTS_AUDIT_INTERVAL_MINUTES: "0",
+      SWEEP_ON_START: "false",
+      // Redis is healthy here, but this machine may be busy enough to delay an answer past the default 500 ms
+      // (which would rightly count as Redis failing); the failing case has a test of its own.
+      REDIS_TIMEOUT_MS: "5000",
+      ...env,
+    },
+    60_000,
+  );
   replicas.push(replica);
   return replica;
 }

@@ -35,6 +35,8 @@ export async function startRoundRobinProxy(targets: () => string[]): Promise<Rou
     });
     req.pipe(forward);
   });
+  // Longer than any client's idle keep-alive: the proxy never closes a connection a client is about to reuse.
+  server.keepAliveTimeout = 60_000;
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
   const { port } = server.address() as AddressInfo;

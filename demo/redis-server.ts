@@ -3,8 +3,9 @@ import { once } from "node:events";
 import { createServer } from "node:net";
 
 /**
- * A real redis-server for the tests, on a free loopback port, with no persistence: started and stopped by the
- * tests. CI installs Debian's redis-server (.ci/run); where it is missing the tests say so and, under CI, fail.
+ * A real redis-server for the tests and the benchmarks, on a free loopback port, with no persistence: started
+ * and stopped by them. CI installs Debian's redis-server (.ci/run); where it is missing the tests say so and,
+ * under CI, fail.
  */
 export const REDIS_SERVER = spawnSync("redis-server", ["--version"]).status === 0 ? "redis-server" : null;
 

@@ -1,0 +1,255 @@
+// Phase 5: several replicas sharing Redis (REDIS_URL). A redis-server on a loopback port is started for the
+// phase and stopped after. Four measurements, side by side in one run:
+//   a. dry-run server CPU per webhook and throughput, one process with REDIS_URL against one without;
+//   b. enforce at 200 webhooks/s spread over 2 replicas: send → review POST latency, exactly-once counts;
+//   c. a 10,000-request backlog with 3 replicas starting at once: GitHub calls against one process's bound;
+//   d. a fleet of 1,000 installed orgs with 20 pending requests each, 3 replicas: one full sweep cycle.
+
+import type { GitHubStandIn } from "../demo/github-stand-in.js";
+import { startRedis } from "../demo/redis-server.js";
+import { delivery, kindOf, ORG, serverEnv, signedCreated, startGitHub, type AppIdentity } from "./fixture.js";
+import { closedLoop, openLoop } from "./load.js";
+import { cpuSeconds } from "./proc.js";
+import { startPatWarden, spawnPatWarden, type Target } from "./processes.js";
+import { ceilDiv, percentile, sleep, waitUntil } from "./stats.js";
+
+const CPU_ROUNDS = 2;
+const CPU_WARMUP_MS = 1000;
+const CPU_MEASURE_MS = 4000;
+export const REPLICA_RATE = 200;
+const REPLICA_SECONDS = 5;
+export const REPLICA_BACKLOG = 10_000;
+export const FLEET_ORGS = 1000;
+export const FLEET_PENDING = 20;
+const PAGE = 100;
+/** Start-up sweeps, "sweep done" lines (info), and a lock TTL of 3 s: a replica waiting for an org looks every second. */
+const SWEEPING = { SWEEP_ON_START: "true", LOG_LEVEL: "info", REDIS_LOCK_TTL_SECONDS: "3" };
+
+export interface ReplicasResult {
+  cpu: { redis: boolean; perSecond: number; cpuMsPerWebhook: number; statuses: Record<number, number> }[];
+  enforce: {
+    sent: number;
+    perReplica: number[];
+    deciding: number;
+    reviewedOnce: number;
+    reviewedTwice: number;
+    p50Ms: number;
+    p99Ms: number;
+  };
+  backlog: {
+    calls: { list: number; review: number };
+    bound: { list: number; review: number; confirm: number };
+    reviewedTwice: number;
+    unreviewed: number;
+    sweepsRun: number;
+  };
+  fleet: {
+    wallMs: number;
+    callsPerOrg: number;
+    sweepsPerReplica: number[];
+    orgsSweptTwice: number;
+    reviewedTwice: number;
+    unreviewed: number;
+  };
+}
+
+export async function runReplicas(app: AppIdentity): Promise<ReplicasResult> {
+  const redis = await startRedis();
+  try {
+    return {
+      cpu: await cpuWithAndWithout(app, redis.url),
+      enforce: await enforceOverTwo(app, redis.url),
+      backlog: await backlogOverThree(app, redis.url),
+      fleet: await fleet(app, redis.url),
+    };
+  } finally {
+    await redis.stop();
+  }
+}
+
+async function withGitHub<T>(app: AppIdentity, run: (github: GitHubStandIn) => Promise<T>): Promise<T> {
+  const github = await startGitHub(app);
+  try {
+    return await run(github);
+  } finally {
+    await github.close();
+  }
+}
+
+async function stopAll(targets: Target[]): Promise<void> {
+  await Promise.all(targets.map((t) => t.stop()));
+}
+
+/** Dry-run closed loop, the two servers taking turns; server CPU over the measured window only. */
+function cpuWithAndWithout(app: AppIdentity, redisUrl: string): Promise<ReplicasResult["cpu"]> {
+  return withGitHub(app, async (github) => {
+    const rows: ReplicasResult["cpu"] = [];
+    let n = 0;
+    const webhook = signedCreated(app, kindOf(0).make(1, new Date()));
+    const next = () => delivery(webhook, `cpu-${n++}`);
+    for (let round = 0; round < CPU_ROUNDS; round++) {
+      for (const redis of [false, true]) {
+        const env = serverEnv(app, github, { DRY_RUN: "true", ...(redis ? { REDIS_URL: redisUrl } : {}) });
+        const server = await startPatWarden(redis ? "with Redis" : "memory", env, "discard");
+        try {
+          const url = `${server.url}/api/github/webhooks`;
+          await closedLoop({ url, connections: 8, warmupMs: 0, durationMs: CPU_WARMUP_MS, next });
+          const before = cpuSeconds(server.pid);
+          const measured = await closedLoop({
+            url,
+            connections: 8,
+            warmupMs: 0,
+            durationMs: CPU_MEASURE_MS,
+            next,
+          });
+          const cpu = cpuSeconds(server.pid) - before;
+          rows.push({
+            redis,
+            perSecond: measured.perSecond,
+            cpuMsPerWebhook: (cpu * 1000) / measured.completed,
+            statuses: measured.statuses,
+          });
+        } finally {
+          await server.stop();
+        }
+      }
+    }
+    return rows;
+  });
+}
+
+/** 200 webhooks/s for 5 s, alternately to two replicas; every request pending at the stand-in beforehand. */
+function enforceOverTwo(app: AppIdentity, redisUrl: string): Promise<ReplicasResult["enforce"]> {
+  return withGitHub(app, async (github) => {
+    const count = REPLICA_RATE * REPLICA_SECONDS;
+    const firstId = 700_000;
+    const createdAt = new Date();
+    const requests = Array.from({ length: count }, (_, n) => kindOf(n).make(firstId + n, createdAt));
+    for (const request of requests) github.addRequest(ORG, request);
+    const env = serverEnv(app, github, { REDIS_URL: redisUrl, REVIEW_CONCURRENCY: "4" });
+    const replicas = await Promise.all([0, 1].map((i) => startPatWarden(`replica ${i}`, env, "discard")));
+    try {
+      const sentAt = new Map<number, number>();
+      // Two open loops at half the rate each: the n-th request of replica r is request 2n + r.
+      await Promise.all(
+        replicas.map((replica, r) =>
+          openLoop({
+            url: `${replica.url}/api/github/webhooks`,
+            rate: REPLICA_RATE / 2,
+            count: count / 2,
+            next: (n) => delivery(signedCreated(app, requests[2 * n + r]!), `enforce-${2 * n + r}`),
+            onSend: (n, epochMs) => sentAt.set(firstId + 2 * n + r, epochMs),
+          }),
+        ),
+      );
+      const deciding = requests.filter((_, n) => kindOf(n).outcome !== "review").length;
+      await waitUntil(() => github.reviews.length >= deciding, 30_000);
+      const counts = countsById(github);
+      const latencies = github.reviews.map((review) => review.at - sentAt.get(review.requestId)!);
+      return {
+        sent: count,
+        perReplica: [count / 2, count / 2],
+        deciding,
+        reviewedOnce: [...counts.values()].filter((c) => c === 1).length,
+        reviewedTwice: [...counts.values()].filter((c) => c > 1).length,
+        p50Ms: percentile(latencies, 50),
+        p99Ms: percentile(latencies, 99),
+      };
+    } finally {
+      await stopAll(replicas);
+    }
+  });
+}
+
+/** Three replicas started at once with SWEEP_ON_START over one org's 10,000 pending requests. */
+function backlogOverThree(app: AppIdentity, redisUrl: string): Promise<ReplicasResult["backlog"]> {
+  return withGitHub(app, async (github) => {
+    const firstId = 800_000;
+    const createdAt = new Date();
+    for (let n = 0; n < REPLICA_BACKLOG; n++) github.addRequest(ORG, kindOf(n).make(firstId + n, createdAt));
+    const env = serverEnv(app, github, { ...SWEEPING, REDIS_URL: redisUrl });
+    const replicas = await Promise.all([0, 1, 2].map((i) => spawnPatWarden(`replica ${i}`, env, "collect")));
+    try {
+      await Promise.race(replicas.map((r) => r.waitForLine((l) => l.event === "sweep", 120_000)));
+      // The others find the org's sweep completed when it frees (or after their next look): a second sweep
+      // would show as calls beyond the bound below. Give them that look.
+      await sleep(2000);
+      const counts = countsById(github);
+      const groups = new Map<string, number>();
+      for (const review of github.reviews) {
+        const key = `${review.action}\u0000${review.reason ?? ""}`;
+        groups.set(key, (groups.get(key) ?? 0) + 1);
+      }
+      const path = `/orgs/${ORG}/personal-access-token-requests`;
+      return {
+        calls: {
+          list: github.calls.filter((c) => c.method === "GET" && c.path === path).length,
+          review: github.calls.filter((c) => c.method === "POST" && c.path.startsWith(path)).length,
+        },
+        bound: {
+          list: ceilDiv(REPLICA_BACKLOG, PAGE),
+          review: [...groups.values()].reduce((sum, size) => sum + ceilDiv(size, PAGE), 0),
+          confirm: Math.max(1, ceilDiv(github.pending(ORG).length, PAGE)),
+        },
+        reviewedTwice: [...counts.values()].filter((c) => c > 1).length,
+        unreviewed: deciders(REPLICA_BACKLOG) - counts.size,
+        sweepsRun: replicas.reduce((sum, r) => sum + r.lines.filter((l) => l.event === "sweep").length, 0),
+      };
+    } finally {
+      await stopAll(replicas);
+    }
+  });
+}
+
+/** 1,000 orgs, 20 pending each, three replicas sweeping all of them at start. */
+function fleet(app: AppIdentity, redisUrl: string): Promise<ReplicasResult["fleet"]> {
+  return withGitHub(app, async (github) => {
+    const createdAt = new Date();
+    const orgs = Array.from({ length: FLEET_ORGS }, (_, i) => `fleet-org-${i}`);
+    orgs.forEach((org, i) => {
+      github.addInstallation(org, 10_000 + i);
+      for (let n = 0; n < FLEET_PENDING; n++)
+        github.addRequest(org, kindOf(n).make(900_000 + i * FLEET_PENDING + n, createdAt));
+    });
+    const env = serverEnv(app, github, { ...SWEEPING, REDIS_URL: redisUrl });
+    const callsBefore = github.calls.length;
+    const started = performance.now();
+    const replicas = await Promise.all([0, 1, 2].map((i) => spawnPatWarden(`replica ${i}`, env, "collect")));
+    try {
+      const swept = () =>
+        new Set(replicas.flatMap((r) => r.lines.filter((l) => l.event === "sweep").map((l) => l.org)));
+      if (!(await waitUntil(() => swept().size >= FLEET_ORGS + 1, 150_000)))
+        throw new Error(`fleet: ${swept().size} of ${FLEET_ORGS + 1} orgs swept within 150 s`);
+      const wallMs = performance.now() - started;
+      const sweeps = replicas.flatMap((r) =>
+        r.lines.filter((l) => l.event === "sweep").map((l) => String(l.org)),
+      );
+      const counts = countsById(github);
+      return {
+        wallMs,
+        // Token and installation-list calls included: what a sweep cycle costs GitHub, per org.
+        callsPerOrg: (github.calls.length - callsBefore) / (FLEET_ORGS + 1),
+        sweepsPerReplica: replicas.map((r) => r.lines.filter((l) => l.event === "sweep").length),
+        orgsSweptTwice: sweeps.length - new Set(sweeps).size,
+        reviewedTwice: [...counts.values()].filter((c) => c > 1).length,
+        unreviewed:
+          FLEET_ORGS * deciders(FLEET_PENDING) - [...counts.keys()].filter((id) => id >= 900_000).length,
+      };
+    } finally {
+      await stopAll(replicas);
+    }
+  });
+}
+
+function countsById(github: GitHubStandIn): Map<number, number> {
+  const counts = new Map<number, number>();
+  for (const review of github.reviews) counts.set(review.requestId, (counts.get(review.requestId) ?? 0) + 1);
+  return counts;
+}
+
+/** How many of the first `count` requests (kinds in turn) the policy approves or denies. */
+function deciders(count: number): number {
+  let n = 0;
+  for (let i = 0; i < count; i++) if (kindOf(i).outcome !== "review") n++;
+  return n;
+}
