@@ -9,6 +9,7 @@ import { RedisOrgLocks } from "./redis-locks.js";
 import { RedisPolicyEvents } from "./redis-policy-events.js";
 import { RedisSlots } from "./redis-slots.js";
 import { redactRedisUrl } from "./redis-url.js";
+import { LocalHandedOver } from "./handed-over.js";
 import type { SharedState } from "./shared-state.js";
 
 export interface RedisStateOptions {
@@ -52,6 +53,9 @@ export function redisState(options: RedisStateOptions): SharedState {
     grace: new RedisGraceMemory(health, options.prefix, options.graceTtlMs),
     slots: new RedisSlots(health, options.prefix),
     policyEvents: new RedisPolicyEvents(health, subscriber, options.prefix, options.logger),
+    // Per replica: a sweep on another replica judges those requests with the facts the list gives (unknown ones
+    // leave the request to a human, never a deny).
+    handedOver: new LocalHandedOver(),
     status: () => ({ status: health.up ? "ok" : "degraded", store: address }),
     close: async () => {
       redis.disconnect();
