@@ -1,13 +1,27 @@
 import { defineConfig } from "vitest/config";
 
+// Two projects: `unit` runs in process (no build, no child processes: `npm run test:unit`), `process` runs the
+// compiled server, the CLI and redis-server as child processes, as an operator would. `npm test` runs both.
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
-    globalSetup: ["test/support/build.ts"],
     testTimeout: 20_000,
     hookTimeout: 30_000,
     // CI reads the JSON report to print its own "N passed, N failed" line.
     reporters: process.env.CI ? ["default", "json"] : ["default"],
     outputFile: { json: "test-results.json" },
+    projects: [
+      {
+        extends: true,
+        test: { name: "unit", include: ["test/**/*.test.ts"], exclude: ["test/process/**"] },
+      },
+      {
+        extends: true,
+        test: {
+          name: "process",
+          include: ["test/process/**/*.test.ts"],
+          globalSetup: ["test/support/build.ts"],
+        },
+      },
+    ],
   },
 });

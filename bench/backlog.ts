@@ -1,8 +1,8 @@
 // Phase 3: a sweep of a 10,000-request backlog by the real server process (SWEEP_ON_START=true), against a
 // stand-in that enforces a secondary rate limit on POSTs. Checks the sweep's API cost against the bound in
-// src/sweep.ts and that every request ended as the policy says: reviewed exactly once, or left pending.
+// src/jobs/sweep.ts and that every request ended as the policy says: reviewed exactly once, or left pending.
 
-import type { Call, GitHubStandIn } from "../demo/github-stand-in.js";
+import type { Call, GitHubStandIn } from "../test/support/github-stand-in.js";
 import { kindOf, ORG, serverEnv, startGitHub, type AppIdentity, type RequestKind } from "./fixture.js";
 import { rssMiB } from "./proc.js";
 import { spawnPatWarden } from "./processes.js";
@@ -14,7 +14,7 @@ export const SECONDARY_LIMIT = { maxPosts: 10, windowMs: 1000, retryAfterSeconds
 const PAGE = 100;
 const SWEEP_TIMEOUT_MS = 90_000;
 
-/** The fields of the "sweep done" log line this phase reads (see SweepSummary in src/sweep.ts). */
+/** The fields of the "sweep done" log line this phase reads (see SweepSummary in src/jobs/sweep.ts). */
 interface SweepLine {
   msg: string;
   /** Epoch ms when the line was written (pino). */

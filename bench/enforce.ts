@@ -2,7 +2,7 @@
 // send to the GitHub stand-in receiving its review POST, matched by request id; then checked request by request:
 // approve/deny reviewed exactly once with the policy's action, review left pending, one audit record each.
 
-import type { GitHubStandIn } from "../demo/github-stand-in.js";
+import type { GitHubStandIn } from "../test/support/github-stand-in.js";
 import {
   delivery,
   kindOf,

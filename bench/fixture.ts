@@ -7,9 +7,9 @@ import {
   type GitHubStandIn,
   type PatRequest,
   type StandInOptions,
-} from "../demo/github-stand-in.js";
-import { sampleRequest, webhookPayload } from "../demo/samples.js";
-import { sign } from "../demo/webhook-sender.js";
+} from "../test/support/github-stand-in.js";
+import { sampleRequest, webhookPayload } from "../test/support/samples.js";
+import { sign } from "../test/support/webhook-sender.js";
 import type { Shot } from "./load.js";
 
 export const ORG = "octo-org";

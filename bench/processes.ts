@@ -1,8 +1,8 @@
-// Child processes under test: the real server, `node dist/src/main.js` (demo/server-process.ts's MAIN, run from
+// Child processes under test: the real server, `node dist/src/main.js` (test/support/server-process.ts's MAIN, run from
 // the project root as the demo and the tests run it), and the baseline servers of this directory. Each is a
 // `Target`: a URL to load, a pid to measure (proc.ts), its stdout lines, a way to stop it.
 //
-// The server is spawned here rather than with demo/server-process.ts's startServerProcess for two reasons: that
+// The server is spawned here rather than with test/support/server-process.ts's startServerProcess for two reasons: that
 // helper needs the "pat-warden ready" line, which LOG_LEVEL=warn hides, and when that line never comes it
 // rejects without a handle on the child, which then outlives the run. Every child spawned here is tracked from
 // the start and killed when the bench exits, even on an error.
@@ -12,7 +12,7 @@ import { createServer } from "node:net";
 import { dirname, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { MAIN, PROJECT_ROOT } from "../demo/server-process.js";
+import { MAIN, PROJECT_ROOT } from "../test/support/server-process.js";
 import { LISTENING } from "./listening.js";
 import { sleep, within } from "./stats.js";
 
@@ -53,7 +53,7 @@ export async function spawnPatWarden(
   const port = await freePort();
   const child = spawn(process.execPath, [MAIN], {
     cwd: PROJECT_ROOT,
-    // Only what is given, as demo/server-process.ts does: nothing leaks in from the caller's environment.
+    // Only what is given, as test/support/server-process.ts does: nothing leaks in from the caller's environment.
     env: { PATH: process.env.PATH ?? "", ...env, HOST: "127.0.0.1", PORT: String(port), METRICS_PORT: "0" },
     stdio: ["ignore", stdout === "collect" ? "pipe" : "ignore", "inherit"],
   });

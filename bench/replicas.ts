@@ -5,8 +5,8 @@
 //   c. a 10,000-request backlog with 3 replicas starting at once: GitHub calls against one process's bound;
 //   d. a fleet of 1,000 installed orgs with 20 pending requests each, 3 replicas: one full sweep cycle.
 
-import type { GitHubStandIn } from "../demo/github-stand-in.js";
-import { startRedis } from "../demo/redis-server.js";
+import type { GitHubStandIn } from "../test/support/github-stand-in.js";
+import { startRedis } from "../test/support/redis-server.js";
 import { delivery, kindOf, ORG, serverEnv, signedCreated, startGitHub, type AppIdentity } from "./fixture.js";
 import { closedLoop, openLoop } from "./load.js";
 import { cpuSeconds } from "./proc.js";

@@ -5,7 +5,7 @@ import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { resolve } from "node:path";
 import { format, resolveConfig } from "prettier";
-import { PROJECT_ROOT } from "../demo/server-process.js";
+import { PROJECT_ROOT } from "../test/support/server-process.js";
 import { runBacklog } from "./backlog.js";
 import { runEndToEnd } from "./end-to-end.js";
 import { throwawayApp } from "./fixture.js";
@@ -190,9 +190,9 @@ function markdown(
 }
 
 const METHOD = [
-  "Loopback only (127.0.0.1). Each server is its own process: the real server `node dist/src/main.js` (built by `npm run build`), `bench/bare-probot.ts` and `bench/bare-fastify.ts`. The load generator (node:http, keep-alive agent) and the GitHub stand-in (`demo/github-stand-in.ts`) share the bench's process, so on a small machine they compete with the server for cores: see the CPU columns.",
+  "Loopback only (127.0.0.1). Each server is its own process: the real server `node dist/src/main.js` (built by `npm run build`), `bench/bare-probot.ts` and `bench/bare-fastify.ts`. The load generator (node:http, keep-alive agent) and the GitHub stand-in (`test/support/github-stand-in.ts`) share the bench's process, so on a small machine they compete with the server for cores: see the CPU columns.",
   "What differs between the servers besides the handler: Probot's middleware builds a full installation Octokit for every event before its handler runs; pat-warden routes request events itself and makes that client only when a call is due (a policy read, a team lookup, the review), so in dry-run with the bundled policy it makes none, and in enforce mode one per approve or deny.",
-  "Webhooks are `personal_access_token_request.created` payloads built from `demo/samples.ts`, signed with HMAC-SHA256 over the exact bytes, each with a fresh `X-GitHub-Delivery` (pat-warden answers a repeated id as a duplicate without judging it). The bundled `policies/default.yml` judges them.",
+  "Webhooks are `personal_access_token_request.created` payloads built from `test/support/samples.ts`, signed with HMAC-SHA256 over the exact bytes, each with a fresh `X-GitHub-Delivery` (pat-warden answers a repeated id as a duplicate without judging it). The bundled `policies/default.yml` judges them.",
   "Review pacing is off in every phase (`REVIEW_MIN_INTERVAL_MS=0`): the figures are pat-warden's own cost. With the default 400 ms spacing and `REVIEW_CONCURRENCY=1`, one installation sustains at most 2.5 review calls a second, whatever the figures here say.",
   '`LOG_LEVEL=warn` (the audit lines are written at info regardless), except where an info line is waited for (start-up: "pat-warden ready"; backlog: "sweep done") and the extra dry-run row at the default `info`. In the throughput rounds every server\'s stdout goes to /dev/null: pat-warden writes its audit log synchronously, so a pipe reader that falls behind would slow the server and the figure would measure the reader.',
   "Periodic sweeps and grants audits are off (`SWEEP_INTERVAL_MINUTES=0`, `GRANTS_AUDIT_INTERVAL_MINUTES=0`), so only the load under test reaches the stand-in. Every enforce-mode request is added to the stand-in as pending before its webhook is sent, so reviews answer 204.",

@@ -5,10 +5,10 @@
 import { pathToFileURL } from "node:url";
 import { loadConfig } from "../src/config.js";
 import { createJobs } from "../src/create-service.js";
-import { createLogger } from "../src/logger.js";
-import { loadPolicyFile, staticPolicySource } from "../src/policy-source.js";
+import { createLogger } from "../src/ops/logger.js";
+import { loadPolicyFile, staticPolicySource } from "../src/policy-store/policy-source.js";
 import { KINDS, ORG, startGitHub, throwawayApp, type AppIdentity } from "./fixture.js";
-import { sampleGrant } from "../demo/samples.js";
+import { sampleGrant } from "../test/support/samples.js";
 
 /** Pending requests the bundled policy leaves to an owner (they stay pending sweep after sweep), and grants. */
 export const STEADY_PENDING = 1000;

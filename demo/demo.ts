@@ -4,10 +4,10 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
-import { startGitHubStandIn } from "./github-stand-in.js";
-import { demoRequests, sampleRequest, webhookPayload } from "./samples.js";
-import { PROJECT_ROOT, startServerProcess } from "./server-process.js";
-import { deliver } from "./webhook-sender.js";
+import { startGitHubStandIn } from "../test/support/github-stand-in.js";
+import { demoRequests, sampleRequest, webhookPayload } from "../test/support/samples.js";
+import { PROJECT_ROOT, startServerProcess } from "../test/support/server-process.js";
+import { deliver } from "../test/support/webhook-sender.js";
 import { humanPath } from "./human-path.js";
 
 const ORG = "octo-org";

@@ -5,12 +5,12 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { randomBytes } from "node:crypto";
-import type { GitHubStandIn } from "./github-stand-in.js";
-import { sampleRequest, webhookPayload } from "./samples.js";
-import { startServerProcess } from "./server-process.js";
-import { StandInIssues, type StandInIssue, type StandInUser } from "./stand-in-issues.js";
-import { StandInRepos } from "./stand-in-repos.js";
-import { deliver } from "./webhook-sender.js";
+import type { GitHubStandIn } from "../test/support/github-stand-in.js";
+import { sampleRequest, webhookPayload } from "../test/support/samples.js";
+import { startServerProcess } from "../test/support/server-process.js";
+import { StandInIssues, type StandInIssue, type StandInUser } from "../test/support/stand-in-issues.js";
+import { StandInRepos } from "../test/support/stand-in-repos.js";
+import { deliver } from "../test/support/webhook-sender.js";
 import { verifySignedBody } from "../src/notify/signature.js";
 
 const REPO = "token-reviews";

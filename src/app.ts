@@ -1,11 +1,11 @@
 import type { EmitterWebhookEvent } from "@octokit/webhooks";
 import type { ApplicationFunction, Probot } from "probot";
 import type { LifecycleRecord } from "./audit/decision-record.js";
-import { handleCreated, type PipelineOptions } from "./handle-request.js";
+import { handleCreated, type PipelineOptions } from "./intake/handle-request.js";
 import { readyClient, type Client } from "./github/client.js";
 import type { FactCache } from "./github/requester-facts.js";
-import type { OrgPolicySource } from "./org-policy-source.js";
-import { checkPolicyPullRequest } from "./policy-check.js";
+import type { OrgPolicySource } from "./policy-store/org-policy-source.js";
+import { checkPolicyPullRequest } from "./pr-check/check-pull-request.js";
 
 /** Where each org keeps its policy, and what to do when it changes. */
 export interface PolicyRepoOptions {

@@ -1,7 +1,7 @@
 import { createPrivateKey } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { Mode } from "./audit/decision-record.js";
-import { redisUrlProblems } from "./shared/redis-url.js";
+import { redisUrlProblems } from "./state/redis-url.js";
 
 /** Exit code for a configuration problem (sysexits EX_CONFIG): nothing runs until it is fixed. */
 export const EX_CONFIG = 78;

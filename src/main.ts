@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 import { existsSync } from "node:fs";
-import { choosePolicySource } from "./choose-policy-source.js";
+import { choosePolicySource } from "./policy-store/choose-policy-source.js";
 import { EX_CONFIG, loadConfig } from "./config.js";
 import { createService } from "./create-service.js";
-import { createLogger } from "./logger.js";
-import { redactRedisUrl } from "./shared/redis-url.js";
-import { setupHelp } from "./setup-help.js";
+import { createLogger } from "./ops/logger.js";
+import { redactRedisUrl } from "./state/redis-url.js";
+import { setupHelp } from "./ops/setup-help.js";
 
 /** The only place that reads the environment and opens a port. */
 async function main(): Promise<void> {

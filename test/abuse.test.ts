@@ -1,9 +1,9 @@
 import { createHmac } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { startGitHubStandIn, type GitHubStandIn, type PatRequest } from "../demo/github-stand-in.js";
-import { webhookPayload } from "../demo/samples.js";
-import { sign } from "../demo/webhook-sender.js";
+import { startGitHubStandIn, type GitHubStandIn, type PatRequest } from "./support/github-stand-in.js";
+import { webhookPayload } from "./support/samples.js";
+import { sign } from "./support/webhook-sender.js";
 import type { LifecycleRecord } from "../src/audit/decision-record.js";
 import {
   decisionsOf,

@@ -1,8 +1,8 @@
 import nock from "nock";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { DecisionRecord, LifecycleRecord } from "../src/audit/decision-record.js";
-import { demoRequests, sampleRequest, webhookPayload } from "../demo/samples.js";
-import type { PatRequest } from "../demo/github-stand-in.js";
+import { demoRequests, sampleRequest, webhookPayload } from "./support/samples.js";
+import type { PatRequest } from "./support/github-stand-in.js";
 import { policyState, startTestService, type TestService } from "./support/service.js";
 import { readFileSync } from "node:fs";
 

@@ -2,7 +2,7 @@ import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { pinoAuditLog } from "../src/audit/audit-log.js";
 import type { LifecycleRecord } from "../src/audit/decision-record.js";
-import { createLogger } from "../src/logger.js";
+import { createLogger } from "../src/ops/logger.js";
 
 function collect(): { stream: Writable; lines: () => Record<string, unknown>[] } {
   const chunks: string[] = [];

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { startGitHubStandIn, type Fault, type GitHubStandIn } from "../demo/github-stand-in.js";
-import { webhookPayload } from "../demo/samples.js";
+import { startGitHubStandIn, type Fault, type GitHubStandIn } from "./support/github-stand-in.js";
+import { webhookPayload } from "./support/samples.js";
 import type { DecisionRecord } from "../src/audit/decision-record.js";
 import {
   decisionsOf,

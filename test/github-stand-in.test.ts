@@ -6,7 +6,7 @@ import {
   type GitHubStandIn,
   type PatRequest,
   type StandInOptions,
-} from "../demo/github-stand-in.js";
+} from "./support/github-stand-in.js";
 
 const ORG = "acme";
 const INSTALLATION = 42;

@@ -1,13 +1,13 @@
 import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
-import type { GitHubStandIn } from "../demo/github-stand-in.js";
+import type { GitHubStandIn } from "./support/github-stand-in.js";
 import type { GrantRecord } from "../src/audit/grant-record.js";
-import { auditGrants } from "../src/grants-audit.js";
-import { LocalGraceMemory } from "../src/shared/grace-memory.js";
+import { auditGrants } from "../src/jobs/grants-audit.js";
+import { LocalGraceMemory } from "../src/state/grace-memory.js";
 import { Pacer } from "../src/github/pacer.js";
 import { FactCache } from "../src/github/requester-facts.js";
-import { createLogger } from "../src/logger.js";
-import { staticPolicySource } from "../src/policy-source.js";
+import { createLogger } from "../src/ops/logger.js";
+import { staticPolicySource } from "../src/policy-store/policy-source.js";
 import { grantOfKind } from "./support/fault-kit.js";
 import { policyState, sharedClock, startWithGitHub, stopAll, type TestService } from "./support/service.js";
 

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
 import { readyClient, type Octokit } from "../src/github/client.js";
-import { createLogger } from "../src/logger.js";
-import { OrgPolicySource } from "../src/org-policy-source.js";
+import { createLogger } from "../src/ops/logger.js";
+import { OrgPolicySource } from "../src/policy-store/org-policy-source.js";
 import { policyState } from "./support/service.js";
 
 // OrgPolicySource against a hand-driven client: each read of the file answers only when the test says so.

@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
-import type { GitHubStandIn, PatRequest } from "../demo/github-stand-in.js";
-import { sampleGrant, sampleRequest, webhookPayload } from "../demo/samples.js";
-import { StandInRepos } from "../demo/stand-in-repos.js";
+import type { GitHubStandIn, PatRequest } from "./support/github-stand-in.js";
+import { sampleGrant, sampleRequest, webhookPayload } from "./support/samples.js";
+import { StandInRepos } from "./support/stand-in-repos.js";
 import type { DecisionRecord } from "../src/audit/decision-record.js";
 import { deliverWebhook } from "./support/fault-kit.js";
 import { policyState, startWithGitHub, stopAll, type TestService } from "./support/service.js";

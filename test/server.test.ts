@@ -1,14 +1,14 @@
 import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
-import { startGitHubStandIn, type GitHubStandIn } from "../demo/github-stand-in.js";
-import { sampleRequest, webhookPayload } from "../demo/samples.js";
-import { sign } from "../demo/webhook-sender.js";
+import { startGitHubStandIn, type GitHubStandIn } from "./support/github-stand-in.js";
+import { sampleRequest, webhookPayload } from "./support/samples.js";
+import { sign } from "./support/webhook-sender.js";
 import { decisionsOf, postWebhook, signedHeaders } from "./support/fault-kit.js";
 import { TEST_PRIVATE_KEY } from "./support/keys.js";
 import { createProbot } from "../src/create-service.js";
-import { createLogger } from "../src/logger.js";
-import { Metrics } from "../src/metrics.js";
-import { buildServer } from "../src/server.js";
+import { createLogger } from "../src/ops/logger.js";
+import { Metrics } from "../src/ops/metrics.js";
+import { buildServer } from "../src/intake/server.js";
 import {
   policyState,
   startTestService,

@@ -1,16 +1,16 @@
 import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
-import type { GitHubStandIn, PatRequest } from "../demo/github-stand-in.js";
-import { sampleRequest, webhookPayload } from "../demo/samples.js";
+import type { GitHubStandIn, PatRequest } from "./support/github-stand-in.js";
+import { sampleRequest, webhookPayload } from "./support/samples.js";
 import { deliverWebhook, requestOfKind } from "./support/fault-kit.js";
 import type { DecisionRecord } from "../src/audit/decision-record.js";
-import { CONFIRM_BOUND_MS } from "../src/confirm-bulk.js";
+import { CONFIRM_BOUND_MS } from "../src/jobs/confirm-bulk.js";
 import { Pacer } from "../src/github/pacer.js";
 import { FactCache } from "../src/github/requester-facts.js";
-import { createLogger } from "../src/logger.js";
-import { staticPolicySource } from "../src/policy-source.js";
-import { RequestLedger } from "../src/request-ledger.js";
-import { sweepOrg } from "../src/sweep.js";
+import { createLogger } from "../src/ops/logger.js";
+import { staticPolicySource } from "../src/policy-store/policy-source.js";
+import { RequestLedger } from "../src/state/request-ledger.js";
+import { sweepOrg } from "../src/jobs/sweep.js";
 import { policyState, sharedClock, startWithGitHub, stopAll, type TestService } from "./support/service.js";
 
 // Sweeps of the pending list against the GitHub stand-in: exact call counts for a backlog, bulk grouping, no

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
-import type { GitHubStandIn, PatRequest } from "../demo/github-stand-in.js";
-import { sampleGrant, sampleRequest, webhookPayload, type SampleOptions } from "../demo/samples.js";
-import { StandInRepos } from "../demo/stand-in-repos.js";
+import type { GitHubStandIn, PatRequest } from "./support/github-stand-in.js";
+import { sampleGrant, sampleRequest, webhookPayload, type SampleOptions } from "./support/samples.js";
+import { StandInRepos } from "./support/stand-in-repos.js";
 import type { DecisionRecord } from "../src/audit/decision-record.js";
 import type { GrantRecord } from "../src/audit/grant-record.js";
 import { decisionsOf, deliverWebhook } from "./support/fault-kit.js";

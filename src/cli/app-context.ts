@@ -1,10 +1,10 @@
 import { existsSync } from "node:fs";
 import { EX_CONFIG, loadConfig, type Config } from "../config.js";
 import { createJobs } from "../create-service.js";
-import { localState } from "../shared/shared-state.js";
-import { createLogger } from "../logger.js";
-import { choosePolicySource } from "../choose-policy-source.js";
-import { setupHelp } from "../setup-help.js";
+import { localState } from "../state/shared-state.js";
+import { createLogger } from "../ops/logger.js";
+import { choosePolicySource } from "../policy-store/choose-policy-source.js";
+import { setupHelp } from "../ops/setup-help.js";
 
 export class CliExit extends Error {
   constructor(

@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
-import { contentRevision } from "../policy-source.js";
+import { contentRevision } from "../policy-store/policy-source.js";
 import type { CompiledPolicy } from "../policy/compile.js";
 import { evaluate } from "../policy/evaluate.js";
 import { decisionToJson, explainDecision } from "../policy/explain.js";

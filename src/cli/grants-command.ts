@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import type { GrantsSummary } from "../grants-audit.js";
+import type { GrantsSummary } from "../jobs/grants-audit.js";
 import { appContext, CliExit } from "./app-context.js";
 
 export const GRANTS_USAGE = `usage: pat-warden grants [--org <org>] [--revoke] [--json]

@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import type { SweepSummary } from "../sweep.js";
+import type { SweepSummary } from "../jobs/sweep.js";
 import { appContext } from "./app-context.js";
 
 export const SWEEP_USAGE = `usage: pat-warden sweep [--org <org>] [--dry-run] [--json]

@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { contentRevision } from "../policy-source.js";
+import { contentRevision } from "../policy-store/policy-source.js";
 import { formatPolicyError, parsePolicy } from "../policy/parse.js";
 
 export const VALIDATE_USAGE = `usage: pat-warden validate <policy.yml…>

@@ -2,8 +2,8 @@ import type { Logger } from "pino";
 import type { AuditLog } from "../audit/audit-log.js";
 import type { Pacer } from "../github/pacer.js";
 import type { FactCache } from "../github/requester-facts.js";
-import type { PolicySource } from "../policy-source.js";
-import type { RequestClaims } from "../request-ledger.js";
+import type { PolicySource } from "../policy-store/policy-source.js";
+import type { RequestClaims } from "../state/request-ledger.js";
 import type { Notifier } from "../notify/notifier.js";
 
 /** What the human path needs from the service. */

@@ -3,7 +3,7 @@ import { ReadError } from "../github/paginate.js";
 import { readyClient } from "../github/client.js";
 import type { FactCache } from "../github/requester-facts.js";
 import { parseShape, pendingRequestItemSchema, type PendingRequestItem } from "../github/shapes.js";
-import { judgeItem, pendingOrigin } from "../judge-item.js";
+import { judgeItem, pendingOrigin } from "../judging/judge-item.js";
 import type { RetryOptions } from "../github/retry.js";
 import { withRetry } from "../github/retry.js";
 import type { CompiledPolicy } from "../policy/compile.js";

@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import type { Metrics } from "../metrics.js";
+import type { Metrics } from "../ops/metrics.js";
 import type { CompiledPolicy } from "../policy/compile.js";
 import type { Channel } from "../policy/review-routing.js";
 import type { Notification } from "./notification.js";

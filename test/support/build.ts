@@ -8,7 +8,7 @@ import { join } from "node:path";
  */
 export default function setup(): void {
   const built = mtime("dist/src/main.js");
-  const newest = Math.max(...["src", "demo"].flatMap((dir) => files(dir)).map(mtime));
+  const newest = Math.max(...["src", "demo", "test/support"].flatMap((dir) => files(dir)).map(mtime));
   if (built === 0 || newest > built)
     execFileSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "tsconfig.build.json"], {
       stdio: "inherit",

@@ -3,9 +3,9 @@
 
 import { request as httpRequest } from "node:http";
 import type { InjectOptions } from "fastify";
-import type { GitHubStandIn, PatGrant, PatRequest } from "../../demo/github-stand-in.js";
-import { sampleGrant, sampleRequest, type SampleOptions } from "../../demo/samples.js";
-import { sign } from "../../demo/webhook-sender.js";
+import type { GitHubStandIn, PatGrant, PatRequest } from "./github-stand-in.js";
+import { sampleGrant, sampleRequest, type SampleOptions } from "./samples.js";
+import { sign } from "./webhook-sender.js";
 import type { DecisionRecord } from "../../src/audit/decision-record.js";
 import { TEST_SECRET, type TestService } from "./service.js";
 

@@ -1,11 +1,11 @@
 import { Writable } from "node:stream";
 import type { AuditLog, AuditRecord } from "../../src/audit/audit-log.js";
 import { loadConfig, type Config } from "../../src/config.js";
-import { startGitHubStandIn, type GitHubStandIn } from "../../demo/github-stand-in.js";
+import { startGitHubStandIn, type GitHubStandIn } from "./github-stand-in.js";
 import { createService, type Service } from "../../src/create-service.js";
-import { createLogger } from "../../src/logger.js";
-import { OrgPolicySource } from "../../src/org-policy-source.js";
-import { staticPolicySource, type PolicyState } from "../../src/policy-source.js";
+import { createLogger } from "../../src/ops/logger.js";
+import { OrgPolicySource } from "../../src/policy-store/org-policy-source.js";
+import { staticPolicySource, type PolicyState } from "../../src/policy-store/policy-source.js";
 import { parsePolicy } from "../../src/policy/parse.js";
 import { TEST_PRIVATE_KEY } from "./keys.js";
 

@@ -1,0 +1,281 @@
+import { once } from "node:events";
+import { afterEach, describe, expect, it } from "vitest";
+import { startGitHubStandIn, type GitHubStandIn } from "../support/github-stand-in.js";
+import { webhookPayload } from "../support/samples.js";
+import { startServerProcess, type ServerProcess } from "../support/server-process.js";
+import { StandInRepos } from "../support/stand-in-repos.js";
+import { deliver } from "../support/webhook-sender.js";
+import {
+  EXPECTED,
+  pick,
+  requestOfKind,
+  reviewCounts,
+  seededRandom,
+  until,
+  type Kind,
+} from "../support/fault-kit.js";
+import { TEST_PRIVATE_KEY } from "../support/keys.js";
+import { requireRedisServer, startRedis, type RedisProcess } from "../support/redis-server.js";
+import { startRoundRobinProxy, type RoundRobinProxy } from "../support/round-robin-proxy.js";
+
+// Several replicas of the compiled server, as processes, sharing one redis-server and the GitHub stand-in, with a
+// round-robin proxy in front as a load balancer would be.
+
+const SECRET = "replicas-secret-7d21";
+const ORG = "octo-org";
+const INSTALLATION = 1001;
+const SINGLE_REVIEW = /^\/orgs\/octo-org\/personal-access-token-requests\/\d+$/;
+const BULK_REVIEW = `/orgs/${ORG}/personal-access-token-requests`;
+const KINDS: Kind[] = ["approve", "approve", "deny-never-expires", "deny-too-broad", "review-admin"];
+
+const available = requireRedisServer();
+let github: GitHubStandIn | undefined;
+let redis: RedisProcess | undefined;
+let proxy: RoundRobinProxy | undefined;
+const replicas: ServerProcess[] = [];
+
+afterEach(async () => {
+  await proxy?.close();
+  for (const replica of replicas.splice(0)) await replica.stop("SIGKILL");
+  await redis?.stop();
+  await github?.close();
+  proxy = redis = github = undefined;
+});
+
+async function startReplica(env: Record<string, string> = {}): Promise<ServerProcess> {
+  const replica = await startServerProcess(
+    {
+      APP_ID: "12345",
+      PRIVATE_KEY: TEST_PRIVATE_KEY,
+      WEBHOOK_SECRET: SECRET,
+      GHE_HOST: github!.host,
+      GHE_PROTOCOL: "http",
+      REDIS_URL: redis!.url,
+      REVIEW_MIN_INTERVAL_MS: "0",
+      SWEEP_INTERVAL_MINUTES: "0",
+      GRANTS_AUDIT_INTERVAL_MINUTES: "0",
+      SWEEP_ON_START: "false",
+      // Redis is healthy here, but this machine may be busy enough to delay an answer past the default 500 ms
+      // (which would rightly count as Redis failing); the failing case has a test of its own.
+      REDIS_TIMEOUT_MS: "5000",
+      ...env,
+    },
+    60_000,
+  );
+  replicas.push(replica);
+  return replica;
+}
+
+async function startGround() {
+  github = await startGitHubStandIn({ appPublicKey: TEST_PRIVATE_KEY });
+  github.addInstallation(ORG, INSTALLATION);
+  redis = await startRedis();
+}
+
+function seed(count: number, firstId: number, seedValue: number) {
+  const random = seededRandom(seedValue);
+  return Array.from({ length: count }, (_, i) => {
+    const id = firstId + i;
+    const kind = pick(random, KINDS);
+    github!.addRequest(ORG, requestOfKind(kind, id));
+    return { id, kind };
+  });
+}
+
+const send = (url: string, g: { id: number; kind: Kind }, deliveryId = `d-${g.id}`) =>
+  deliver({
+    url: `${url}/api/github/webhooks`,
+    secret: SECRET,
+    body: JSON.stringify(webhookPayload("created", requestOfKind(g.kind, g.id), { org: ORG })),
+    deliveryId,
+  });
+
+/** Runs `work` over `items`, `width` at a time. */
+async function inWaves<T, R>(items: T[], width: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = [];
+  for (let start = 0; start < items.length; start += width)
+    results.push(...(await Promise.all(items.slice(start, start + width).map(work))));
+  return results;
+}
+
+/** Every approve/deny request reviewed once at GitHub with its policy's action, never asked twice; the rest pending. */
+function expectExactlyOnce(generated: { id: number; kind: Kind }[]) {
+  const counts = reviewCounts(github!);
+  const pending = new Set(github!.pending(ORG).map((r) => r.id));
+  for (const { id, kind } of generated) {
+    const decides = EXPECTED[kind].outcome !== "review";
+    expect([counts.get(id) ?? 0, pending.has(id)], `request ${id} (${kind})`).toEqual(
+      decides ? [1, false] : [0, true],
+    );
+  }
+  const kindOf = new Map(generated.map((g) => [g.id, g.kind]));
+  for (const review of github!.reviews)
+    expect(review.action).toBe(EXPECTED[kindOf.get(review.requestId)!].outcome);
+}
+
+/** Single review calls GitHub refused as already reviewed: a second review was attempted. */
+const secondReviews = () =>
+  github!.calls.filter((c) => c.method === "POST" && SINGLE_REVIEW.test(c.path) && c.status === 422).length;
+
+const decisionsOf = (replica: ServerProcess) => replica.lines.filter((line) => line.event === "decision");
+
+describe.runIf(available)("three replicas sharing Redis", () => {
+  it("2,000 requests, each delivered twice to different replicas, racing start-up sweeps: each reviewed once", async () => {
+    await startGround();
+    const generated = seed(2000, 1, 13);
+    const started = await Promise.all([0, 1, 2].map(() => startReplica({ SWEEP_ON_START: "true" })));
+    proxy = await startRoundRobinProxy(() => started.map((r) => r.url));
+    const answers = await inWaves(generated, 100, async (g) =>
+      Promise.all([send(proxy!.url, g), send(proxy!.url, g)]),
+    );
+    for (const pair of answers) for (const answer of pair) expect([200, 202]).toContain(answer.status);
+    for (const [delivery, route] of proxy.routes) expect(new Set(route).size, delivery).toBe(2);
+    await Promise.all(
+      started.map((r) =>
+        r
+          .waitForLine((line) => line.msg === "sweep done" || line.msg === "sweep failed", 60_000)
+          .catch(() => null),
+      ),
+    );
+    await until(
+      () =>
+        reviewCounts(github!).size === generated.filter((g) => EXPECTED[g.kind].outcome !== "review").length,
+      30_000,
+      "every deciding request reviewed",
+    );
+
+    expectExactlyOnce(generated);
+    expect(secondReviews()).toBe(0);
+    const records = started.flatMap(decisionsOf);
+    // One record per delivery handled (the repeat is recognised, not judged again) ...
+    const byDelivery = new Map<string, number>();
+    for (const record of records.filter((r) => r.trigger === "webhook"))
+      byDelivery.set(String(record.delivery_id), (byDelivery.get(String(record.delivery_id)) ?? 0) + 1);
+    expect([...byDelivery.values()].every((n) => n === 1)).toBe(true);
+    expect(byDelivery.size).toBe(generated.length);
+    // ... and one record per review GitHub took, by whichever replica or trigger made it.
+    const reviewedRecords = records.filter((r) => r.review_status === "reviewed");
+    expect(reviewedRecords.length).toBe(github!.reviews.length);
+    expect(new Set(reviewedRecords.map((r) => r.request_id)).size).toBe(github!.reviews.length);
+    // The work spread over the replicas.
+    for (const replica of started) expect(decisionsOf(replica).length).toBeGreaterThan(0);
+  }, 180_000);
+
+  it("kill -9 of the replica sweeping an org: another takes the org over within the lock TTL and finishes it", async () => {
+    await startGround();
+    const generated = seed(400, 5000, 29);
+    // Bulk reviews take 300 ms each at GitHub: the sweep is in the middle of its calls when its replica dies.
+    github!.inject({ method: "POST", path: BULK_REVIEW }, Array(20).fill({ delayMs: 300 }));
+    const lockTtlMs = 2000;
+    const env = { SWEEP_ON_START: "true", REDIS_LOCK_TTL_SECONDS: String(lockTtlMs / 1000) };
+    const holder = await startReplica(env);
+    await until(
+      () => github!.calls.some((c) => c.method === "POST" && c.path === BULK_REVIEW),
+      20_000,
+      "first bulk review",
+    );
+    // Started now, its start-up sweep finds the org held and waits.
+    const survivor = await startReplica(env);
+    await survivor.waitForLine((line) => line.event === "sweep_started");
+    const exited = once(holder.child, "exit");
+    holder.child.kill("SIGKILL");
+    await exited;
+    const killedAt = Date.now();
+    const summary = await survivor.waitForLine((line) => line.msg === "sweep done", 30_000);
+    const tookOverAfter = Date.now() - (summary.duration_ms as number) - killedAt;
+    expect(tookOverAfter).toBeLessThan(lockTtlMs + 1500);
+    expect(summary).toMatchObject({ org: ORG, review_failed: 0, unconfirmed: 0 });
+    expectExactlyOnce(generated);
+    expect(secondReviews()).toBe(0);
+  }, 120_000);
+
+  it("redis-server stopped and restarted in the middle of a burst: nothing lost, degraded then recovered", async () => {
+    await startGround();
+    const generated = seed(240, 9000, 41);
+    const started = await Promise.all([0, 1].map(() => startReplica()));
+    proxy = await startRoundRobinProxy(() => started.map((r) => r.url));
+    const [first, during, after] = [generated.slice(0, 80), generated.slice(80, 160), generated.slice(160)];
+    const answers = await inWaves(first, 20, (g) => send(proxy!.url, g));
+
+    await redis!.stop();
+    const readiness = async (replica: ServerProcess) =>
+      (await (await fetch(`${replica.opsUrl}/readyz`)).json()) as {
+        status: string;
+        shared_state: { status: string };
+      };
+    // Each replica finds out at its next Redis command or when the connection drops, whichever is first.
+    answers.push(...(await inWaves(during, 20, (g) => send(proxy!.url, g))));
+    for (const replica of started) {
+      await replica.waitForLine((line) => line.event === "shared_state_degraded");
+      expect(await readiness(replica)).toMatchObject({
+        status: "degraded",
+        shared_state: { status: "degraded" },
+      });
+    }
+    const ready = await fetch(`${started[0]!.opsUrl}/readyz`);
+    expect(ready.status).toBe(200);
+
+    await redis!.start();
+    for (const replica of started)
+      await replica.waitForLine((line) => line.event === "shared_state_recovered", 15_000);
+    answers.push(...(await inWaves(after, 20, (g) => send(proxy!.url, g))));
+    for (const replica of started)
+      expect(await readiness(replica)).toMatchObject({ status: "ready", shared_state: { status: "ok" } });
+
+    expect(answers.map((a) => a.status)).toEqual(generated.map(() => 200));
+    expectExactlyOnce(generated);
+    const metrics = await (await fetch(`${started[0]!.opsUrl}/metrics`)).text();
+    expect(metrics).toMatch(/pat_warden_shared_state_fallbacks_total\{op="[a-z_]+"\} [1-9]/);
+    expect(metrics).toMatch(/^pat_warden_shared_state_up 1$/m);
+  }, 120_000);
+
+  it("a push to one replica: a request delivered to another 200 ms later is judged by the new policy", async () => {
+    await startGround();
+    const repos = new StandInRepos(github!);
+    const file = ".github/pat-warden.yml";
+    repos.commit(ORG, ".github", file, "version: 1\nno_match: review\nrules: []\n");
+    // Cached policies are re-validated only hourly: only the broadcast can make the other replica reload.
+    const env = { POLICY_REFRESH_SECONDS: "3600" };
+    const [pushed, other] = await Promise.all([startReplica(env), startReplica(env)]);
+    const [before, later] = [12000, 12001].map((id) => ({ id, kind: "approve" as Kind }));
+    for (const g of [before!, later!]) github!.addRequest(ORG, requestOfKind(g.kind, g.id));
+    expect((await send(other.url, before!)).status).toBe(200);
+    expect(decisionsOf(other).at(-1)).toMatchObject({ request_id: before!.id, outcome: "review" });
+
+    const revision = repos.commit(
+      ORG,
+      ".github",
+      file,
+      "version: 1\nno_match: deny\nno_match_message: closed\nrules: []\n",
+    );
+    const push = {
+      ref: "refs/heads/main",
+      before: "0".repeat(40),
+      after: revision,
+      repository: {
+        name: ".github",
+        full_name: `${ORG}/.github`,
+        default_branch: "main",
+        owner: { login: ORG },
+      },
+      organization: { login: ORG },
+      commits: [{ id: revision, added: [], modified: [file], removed: [] }],
+      installation: { id: INSTALLATION },
+    };
+    const pushedAt = Date.now();
+    const answer = await deliver({
+      url: `${pushed.url}/api/github/webhooks`,
+      secret: SECRET,
+      event: "push",
+      body: JSON.stringify(push),
+    });
+    expect(answer.status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, pushedAt + 200 - Date.now())));
+    expect((await send(other.url, later!)).status).toBe(200);
+    expect(decisionsOf(other).at(-1)).toMatchObject({
+      request_id: later!.id,
+      outcome: "deny",
+      policy_revision: revision,
+    });
+  }, 60_000);
+});
