@@ -17,6 +17,7 @@ import { redisState } from "./state/redis-state.js";
 import { localState, type SharedState } from "./state/shared-state.js";
 import { HumanReview } from "./human-review/human-review.js";
 import { Notifier } from "./notify/notifier.js";
+import { PolicyAlerts } from "./notify/policy-alerts.js";
 
 /**
  * Probot passes its own throttle options to every Octokit it builds, over any plain defaults; a function
@@ -94,6 +95,15 @@ export function createJobs(config: Config, deps: ServiceDeps) {
     facts: new FactCache(),
     ...(deps.sleep ? { sleep: deps.sleep } : {}),
   };
+  const notifier = new Notifier({
+    env: process.env,
+    logger: deps.logger,
+    metrics,
+    ...(deps.sleep ? { sleep: deps.sleep } : {}),
+  });
+  // An org's policy that breaks is told to the channels of its last valid policy (docs/human-review.md).
+  const alerts = new PolicyAlerts({ notifier, claims: state.requests, logger: deps.logger });
+  deps.policyRepo?.source.onChange((change) => alerts.changed(change));
   const humanReview = new HumanReview({
     ...shared,
     appId: Number(config.appId),
@@ -104,12 +114,7 @@ export function createJobs(config: Config, deps: ServiceDeps) {
     reviewDeadlineMs: config.reviewDeadlineMs,
     remindMs: config.reviewRemindMs,
     ...(deps.now ? { now: deps.now } : {}),
-    notifier: new Notifier({
-      env: process.env,
-      logger: deps.logger,
-      metrics,
-      ...(deps.sleep ? { sleep: deps.sleep } : {}),
-    }),
+    notifier,
   });
   const scheduler = new Scheduler({
     probot,
@@ -122,6 +127,7 @@ export function createJobs(config: Config, deps: ServiceDeps) {
       revoke: config.revokeNonCompliant && config.mode === "enforce",
       graceMs: config.revokeGraceMs,
       grace: state.grace,
+      notifier,
     },
     sweepIntervalMs: config.sweepIntervalMs,
     grantsIntervalMs: config.grantsIntervalMs,

@@ -16,6 +16,8 @@ import type { PolicySource } from "../policy-store/policy-source.js";
 import type { FactCache } from "../github/requester-facts.js";
 import { grantOrigin, judgeItem } from "../judging/judge-item.js";
 import type { GraceMemory } from "../state/grace-memory.js";
+import type { Notifier } from "../notify/notifier.js";
+import { revocationNotes, type Revocation } from "../notify/revocation-notes.js";
 
 export interface GrantsAuditOptions extends ConfirmOptions {
   policies: PolicySource;
@@ -32,6 +34,8 @@ export interface GrantsAuditOptions extends ConfirmOptions {
   grace: GraceMemory;
   callBudgetMs?: number;
   now?: () => number;
+  /** Tells the policy's channels subscribed to `token_revoked`; absent: no notifications. */
+  notifier?: Notifier;
 }
 
 export interface GrantsSummary {
@@ -164,8 +168,11 @@ export async function auditGrants(
 
   if (options.revoke) await revoke(options, target, findings, summary, retry);
 
+  const revocations: Revocation[] = [];
   for (const finding of findings) {
     const { action } = finding;
+    if (action === "revoked" || action === "revoke_submitted")
+      revocations.push({ ...finding, grantId: finding.grant.id, confirmed: action === "revoked" });
     if (action === "revoked") summary.revoked++;
     if (action === "would_revoke") summary.would_revoke++;
     if (action === "in_grace") summary.in_grace++;
@@ -182,6 +189,9 @@ export async function auditGrants(
       }),
     );
   }
+  // After the audit records: nothing waits for a channel.
+  for (const note of revocationNotes(target.org, revocations))
+    options.notifier?.send(state.policy, note, null);
   return done(null);
 }
 

@@ -12,4 +12,6 @@ export interface Notification {
   facts: Record<string, string>;
   /** The review issue, when there is one. */
   link: string | null;
+  /** The problem an earlier notification of this event reported is over (a policy valid again). */
+  resolved?: boolean;
 }

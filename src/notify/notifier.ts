@@ -47,6 +47,12 @@ export class Notifier {
     }
   }
 
+  /** Work that may start deliveries later (choosing channels, claiming an announcement): `settled` waits for it. */
+  track(work: Promise<void>): void {
+    const tracked = work.finally(() => this.#inFlight.delete(tracked));
+    this.#inFlight.add(tracked);
+  }
+
   /** Resolves when every delivery started so far has ended (shutdown, tests). */
   async settled(): Promise<void> {
     while (this.#inFlight.size > 0) await Promise.all([...this.#inFlight]);

@@ -66,6 +66,7 @@ export function webhookMessage(note: Notification, sentAt: number): Record<strin
     text: note.text,
     facts: note.facts,
     link: note.link,
+    resolved: note.resolved === true,
     sent_at: new Date(sentAt).toISOString(),
   };
 }

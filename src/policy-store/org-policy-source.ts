@@ -72,6 +72,19 @@ export interface PolicyPush {
   commit: string | null;
 }
 
+/**
+ * An org's policy state changed (its revision, origin, validity or branch protection): what it was judged by
+ * before, and now. `revision`: the commit (or blob) of the file read now, valid or not; null without a file.
+ */
+export interface PolicyChange {
+  org: string;
+  source: string;
+  origin: PolicyOrigin;
+  before: PolicyState | null;
+  after: PolicyState;
+  revision: string | null;
+}
+
 /** Loading one org's policy, shared by concurrent callers so a burst of webhooks costs one read. */
 type Loading = Promise<Entry>;
 
@@ -94,6 +107,7 @@ export class OrgPolicySource implements PolicySource {
   readonly #withoutRepository = new Set<string>();
   /** Who last created or pushed to an org's policy repository, as GitHub's events named them. */
   readonly #actors = new Map<string, string>();
+  readonly #listeners: ((change: PolicyChange) => void)[] = [];
   readonly #now: () => number;
 
   constructor(private readonly options: OrgPolicyOptions) {
@@ -134,6 +148,11 @@ export class OrgPolicySource implements PolicySource {
     this.#loading.delete(key);
     const entry = this.#entries.get(key);
     if (entry) this.#entries.set(key, { ...entry, checkedAt: 0, etag: null });
+  }
+
+  /** Told of every change of an org's policy state, after it is stored (notifications of invalid policies). */
+  onChange(listener: (change: PolicyChange) => void): void {
+    this.#listeners.push(listener);
   }
 
   /** GitHub's `repository` event: the policy repository was created, by `actor`. */
@@ -308,7 +327,7 @@ export class OrgPolicySource implements PolicySource {
     const source = this.sourceOf(org);
     const revision = await this.#revision(org, access, file.blob);
     const parsed = parsePolicy(file.text, { source, revision });
-    return parsed.ok ? parsed : { ok: false, source, errors: parsed.errors.map(formatPolicyError) };
+    return parsed.ok ? parsed : { ok: false, source, errors: parsed.errors.map(formatPolicyError), revision };
   }
 
   /** A policy repository that appeared after the org was seen without one: someone chose to create it. */
@@ -368,6 +387,7 @@ export class OrgPolicySource implements PolicySource {
       before &&
       before.origin === after.origin &&
       revision(before) === revision(after) &&
+      fileRevision(before) === fileRevision(after) &&
       before.state.ok === after.state.ok &&
       review(before) === review(after)
     )
@@ -399,7 +419,28 @@ export class OrgPolicySource implements PolicySource {
         { ...fields, errors: after.state.errors },
         `policy for ${org} ${FAILED[after.origin]}; its requests stay pending`,
       );
+    const change: PolicyChange = {
+      org,
+      source: this.sourceOf(org),
+      origin: after.origin,
+      before: before?.state ?? null,
+      after: after.state,
+      revision: fileRevision(after),
+    };
+    for (const listener of this.#listeners) {
+      try {
+        listener(change);
+      } catch (error) {
+        this.options.logger.warn({ org, err: error }, "a policy change listener failed");
+      }
+    }
   }
+}
+
+/** The revision of the org's file as read, valid or not: two broken pushes are two changes. */
+function fileRevision(entry: Entry | undefined): string | null {
+  if (!entry?.file) return null;
+  return entry.file.ok ? entry.file.policy.revision : (entry.file.revision ?? null);
 }
 
 /** How each fail-closed origin reads in the log line. */

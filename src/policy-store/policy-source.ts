@@ -6,7 +6,9 @@ import { formatPolicyError, parsePolicy } from "../policy/parse.js";
 
 /** The policy an org is judged by, or why there is none (then nothing is approved or denied). */
 export type PolicyState =
-  { ok: true; policy: CompiledPolicy } | { ok: false; source: string; errors: readonly string[] };
+  | { ok: true; policy: CompiledPolicy }
+  /** `revision`: the commit (or blob) of a policy file that was read but is invalid, when there is one. */
+  | { ok: false; source: string; errors: readonly string[]; revision?: string };
 
 /** How a source may read an org's repository: its installation's client, made only if a read is due. */
 export interface OrgAccess {

@@ -9,10 +9,13 @@ export interface Received {
 
 /**
  * A notification receiver on 127.0.0.1 (Slack, Teams or a signed-webhook endpoint stand-in): records every POST
- * and answers `status`. `waitFor(n)` resolves once n requests have arrived: tests wait for the event, not a time.
+ * and answers `status` (with `hold`, only once released). `waitFor(n)` resolves once n requests have arrived: tests wait for the event, not a time.
  */
-export async function startReceiver(status = 200) {
+export async function startReceiver(status = 200, options: { hold?: boolean } = {}) {
   const received: Received[] = [];
+  /** With `hold`, answers wait for `release()`: a receiver that hangs. */
+  const held: (() => void)[] = [];
+  let holding = options.hold === true;
   const waiters: { count: number; resolve: () => void }[] = [];
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -23,7 +26,9 @@ export async function startReceiver(status = 200) {
         headers: req.headers,
         body: Buffer.concat(chunks).toString("utf8"),
       });
-      res.writeHead(status).end(status === 200 ? "ok" : "unavailable");
+      const answer = () => res.writeHead(status).end(status === 200 ? "ok" : "unavailable");
+      if (holding) held.push(answer);
+      else answer();
       for (const waiter of waiters.filter((w) => received.length >= w.count)) waiter.resolve();
     });
   });
@@ -37,6 +42,11 @@ export async function startReceiver(status = 200) {
       received.length >= count
         ? Promise.resolve()
         : new Promise<void>((resolve) => waiters.push({ count, resolve })),
+    /** Answers every request held so far, and those to come. */
+    release: () => {
+      holding = false;
+      for (const answer of held.splice(0)) answer();
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
