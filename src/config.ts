@@ -42,6 +42,8 @@ export interface Config {
   /** 0: no periodic sweeps. */
   sweepIntervalMs: number;
   sweepOnStart: boolean;
+  /** Orgs a sweep or a grants audit works on at once. */
+  orgConcurrency: number;
   reviewMinIntervalMs: number;
   reviewConcurrency: number;
   /** A webhook review that failed for a passing reason is swept this long after; 0: no, answer 502. */
@@ -142,6 +144,7 @@ export function loadConfig(env: Env): ConfigResult {
   );
   const sweepMinutes = integer(env, "SWEEP_INTERVAL_MINUTES", 15, 0, 24 * 60, problems);
   const sweepOnStart = flag(env, "SWEEP_ON_START", true, problems);
+  const orgConcurrency = integer(env, "SWEEP_ORG_CONCURRENCY", 8, 1, 100, problems);
   const reviewMinIntervalMs = integer(env, "REVIEW_MIN_INTERVAL_MS", 400, 0, 60_000, problems);
   const reviewConcurrency = integer(env, "REVIEW_CONCURRENCY", 1, 1, 50, problems);
   const deferredSweepDelayMs = integer(env, "DEFERRED_SWEEP_DELAY_MS", 2000, 0, 3600_000, problems);
@@ -197,6 +200,7 @@ export function loadConfig(env: Env): ConfigResult {
       webhookMaxBytes,
       sweepIntervalMs: sweepMinutes * 60_000,
       sweepOnStart,
+      orgConcurrency,
       reviewMinIntervalMs,
       reviewConcurrency,
       deferredSweepDelayMs,

@@ -130,6 +130,7 @@ export function createJobs(config: Config, deps: ServiceDeps) {
       notifier,
     },
     sweepIntervalMs: config.sweepIntervalMs,
+    orgConcurrency: config.orgConcurrency,
     grantsIntervalMs: config.grantsIntervalMs,
     locks: state.locks,
   });

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import type { GitHubStandIn, PatRequest } from "./support/github-stand-in.js";
 import { sampleRequest, webhookPayload } from "./support/samples.js";
-import { deliverWebhook, requestOfKind } from "./support/fault-kit.js";
+import { deliverWebhook, requestOfKind, until } from "./support/fault-kit.js";
 import type { DecisionRecord } from "../src/audit/decision-record.js";
 import { CONFIRM_BOUND_MS } from "../src/jobs/confirm-bulk.js";
 import { Pacer } from "../src/github/pacer.js";
@@ -148,6 +148,35 @@ describe("a sweep of a large backlog", () => {
     // The interval sweep lists, reviews in bulk and lists again to confirm; the one more finds nothing pending.
     expect(github.count("GET", /^\/orgs\/octo-org\/personal-access-token-requests/)).toBe(3);
     expect(github.reviews).toHaveLength(5);
+  });
+
+  it("works on other orgs while one org's GitHub is slow to answer", async () => {
+    ({ github, service, clock } = await startWithGitHub({
+      policy: POLICY,
+      installations: [
+        ["slow-org", 1001],
+        ["org-b", 1002],
+        ["org-c", 1003],
+      ],
+    }));
+    for (const [i, org] of ["slow-org", "org-b", "org-c"].entries())
+      for (const request of backlog("approve", 100 * i + 1, 2)) github.addRequest(org, request);
+    let answer!: () => void;
+    github.inject({ method: "GET", path: "/orgs/slow-org/personal-access-token-requests" }, [
+      { held: new Promise<void>((resolve) => (answer = resolve)) },
+    ]);
+    const sweep = service.scheduler.sweep("interval");
+    // The other orgs are reviewed while the first org's listing is still unanswered.
+    await until(
+      () => github.reviews.filter((r) => r.org !== "slow-org").length === 4,
+      5000,
+      "org-b and org-c",
+    );
+    expect(github.reviews.filter((r) => r.org === "slow-org")).toEqual([]);
+    answer();
+    const summaries = await sweep;
+    expect(summaries.map((s) => s.approved)).toEqual([2, 2, 2]);
+    expect([...reviewCounts().values()]).toEqual([1, 1, 1, 1, 1, 1]);
   });
 
   it("uses the single endpoint for a group of one, which reports per request", async () => {

@@ -18,6 +18,12 @@ export interface SchedulerOptions {
   grantsIntervalMs: number;
   /** One job of a kind per org across replicas; this process alone by default. */
   locks?: OrgLocks;
+  /**
+   * Orgs worked on at once in one run (default 8). Each org is its own installation with its own limits, and
+   * most of an org's time is spent waiting for GitHub (bulk calls are confirmed seconds after their 202), so a
+   * run over hundreds of orgs one at a time would take as many times that wait.
+   */
+  orgConcurrency?: number;
 }
 
 type Job<T> = {
@@ -156,18 +162,18 @@ export class Scheduler {
       );
       // An org another replica is working on is left for last: the others are taken meanwhile.
       const elsewhere: { target: OrgInstallation; since: number }[] = [];
-      for (const target of targets) {
-        if (this.#stopped) break;
+      await eachAtMost(this.options.orgConcurrency ?? 8, targets, async (target) => {
+        if (this.#stopped) return;
         const lock = await this.#locks.acquire(kind, target.org);
         // One org asked for (a new policy, deferred reviews) needs a run that started after the asking; a run of
         // every org is content with the one under way finishing.
         if (!isHeld(lock)) elsewhere.push({ target, since: only ? askedAt : lock.startedAt });
         else results.push(await this.#holding(lock, target, `${runId}-${target.org}`, each));
-      }
-      for (const { target, since } of elsewhere) {
+      });
+      await eachAtMost(this.options.orgConcurrency ?? 8, elsewhere, async ({ target, since }) => {
         const lock = await this.#whenFree(kind, target.org, since);
         if (lock) results.push(await this.#holding(lock, target, `${runId}-${target.org}`, each));
-      }
+      });
     } catch (error) {
       if (kind === "sweep") this.options.sweep.metrics.sweeps.inc({ result: "failed" });
       logger.error({ event: `${kind}_failed`, run_id: runId, reason, err: error }, `${kind} failed`);
@@ -207,4 +213,29 @@ export class Scheduler {
     }
     return null;
   }
+}
+
+/**
+ * Runs `work` on every item, at most `limit` at a time, in order of the list. The first failure is thrown once
+ * the items already started have ended (none is left half-done); no new item starts after it.
+ */
+async function eachAtMost<T>(
+  limit: number,
+  items: readonly T[],
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  let failed: { error: unknown } | null = null;
+  const worker = async () => {
+    while (failed === null && next < items.length) {
+      const item = items[next++]!;
+      try {
+        await work(item);
+      } catch (error) {
+        failed ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  if (failed !== null) throw (failed as { error: unknown }).error;
 }

@@ -67,8 +67,15 @@ export interface Call {
   at: number;
   headers: Record<string, string>;
 }
+/**
+ * `hang`: never answered; `delayMs`: answered normally after a delay; `held`: answered normally once the promise
+ * settles (the test says when, instead of racing a delay against other work).
+ */
 export type Fault =
-  { status: number; headers?: Record<string, string>; body?: unknown } | { hang: true } | { delayMs: number };
+  | { status: number; headers?: Record<string, string>; body?: unknown }
+  | { hang: true }
+  | { delayMs: number }
+  | { held: Promise<unknown> };
 export type FaultMatch = { method?: string; path: string | RegExp };
 
 const API_PREFIX = "/api/v3";
@@ -338,6 +345,10 @@ export class GitHubStandIn {
     if (fault && "hang" in fault) return; // never answered; close() destroys the socket
     if (fault && "delayMs" in fault) {
       await sleep(fault.delayMs, undefined, { ref: false });
+      if (req.socket.destroyed) return;
+    }
+    if (fault && "held" in fault) {
+      await fault.held.catch(() => undefined);
       if (req.socket.destroyed) return;
     }
     let reply: Reply;
