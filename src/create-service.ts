@@ -1,6 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
-import { Probot, ProbotOctokit } from "probot";
+import { Probot, type ProbotOctokit } from "probot";
 import { policyRepoApp, requestEvents, webhookReceiver, type Receive } from "./app.js";
 import { pinoAuditLog, type AuditLog } from "./audit/audit-log.js";
 import type { Config } from "./config.js";
@@ -9,6 +9,7 @@ import type { PolicySource } from "./policy-store/policy-source.js";
 import { buildOpsServer } from "./ops/ops-server.js";
 import { buildServer } from "./intake/server.js";
 import { eventClient } from "./github/client.js";
+import { gitHubOctokit, REAL_TIME, type CallClock } from "./github/octokit.js";
 import { Pacer } from "./github/pacer.js";
 import { FactCache } from "./github/requester-facts.js";
 import { Scheduler } from "./jobs/scheduler.js";
@@ -18,16 +19,6 @@ import { localState, type SharedState } from "./state/shared-state.js";
 import { HumanReview } from "./human-review/human-review.js";
 import { Notifier } from "./notify/notifier.js";
 import { PolicyAlerts } from "./notify/policy-alerts.js";
-
-/**
- * Probot passes its own throttle options to every Octokit it builds, over any plain defaults; a function
- * default runs last and wins. (Probot's throttle also spaces POSTs 1 s apart, which no webhook deadline survives.)
- */
-const WithoutProbotRetries = ProbotOctokit.defaults((options: Record<string, unknown>) => ({
-  ...options,
-  retry: { enabled: false },
-  throttle: { ...(options.throttle as object), enabled: false },
-}));
 
 export interface Service {
   /** The webhook listener: the webhook and `/healthz`. */
@@ -44,15 +35,20 @@ export interface Service {
   humanReview: HumanReview;
 }
 
-/** Probot for the App's credentials, with pat-warden's retry and pacing in charge. */
-export function createProbot(config: Config, logger: Logger): Probot {
+/**
+ * Probot for the App's credentials, building its clients from GitHubOctokit: pat-warden's one retry policy for
+ * every call, review pacing per installation, and none of Probot's throttling (github/octokit.ts says why).
+ */
+export function createProbot(config: Config, logger: Logger, clock: CallClock = REAL_TIME): Probot {
   return new Probot({
     appId: config.appId,
     privateKey: config.privateKey,
     secret: config.webhookSecret,
     baseUrl: config.baseUrl,
     log: logger,
-    Octokit: WithoutProbotRetries,
+    // Probot's option is typed as its own class; GitHubOctokit has the same constructor, auth and REST methods,
+    // without the retry and throttling plugins nothing here calls directly.
+    Octokit: gitHubOctokit(clock) as unknown as typeof ProbotOctokit,
   });
 }
 
@@ -67,7 +63,10 @@ export interface ServiceDeps {
   state?: SharedState;
   /** How sweeps and audits wait between the listings that confirm bulk calls; real time unless given. */
   sleep?: (ms: number) => Promise<void>;
-  /** The human path's clock (reminders); real time unless given. */
+  /**
+   * The human path's clock (reminders); real time unless given. Given with `sleep`, GitHub calls wait for their
+   * retries by these two as well.
+   */
   now?: () => number;
 }
 
@@ -78,7 +77,11 @@ export interface ServiceDeps {
  */
 export function createJobs(config: Config, deps: ServiceDeps) {
   const metrics = deps.metrics ?? new Metrics();
-  const probot = createProbot(config, deps.logger);
+  const probot = createProbot(
+    config,
+    deps.logger,
+    deps.now && deps.sleep ? { now: deps.now, sleep: deps.sleep } : REAL_TIME,
+  );
   const state = deps.state ?? sharedState(config, deps.logger, metrics);
   const shared = {
     policies: deps.policies,
@@ -172,7 +175,12 @@ export async function createService(config: Config, deps: ServiceDeps): Promise<
       attemptTimeoutMs: config.attemptTimeoutMs,
       deferToSweep,
     },
-    (installationId, deliveryId) => eventClient(probot, installationId, deliveryId),
+    // Reads made while handling a webhook (the policy, facts) retry within the webhook's deadline.
+    (installationId, deliveryId) =>
+      eventClient(probot, installationId, deliveryId, {
+        deadline: (deps.now ?? Date.now)() + config.reviewDeadlineMs,
+        attemptTimeoutMs: config.attemptTimeoutMs,
+      }),
   );
   const receive = webhookReceiver(probot, requests);
   const server = await buildServer({

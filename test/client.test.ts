@@ -31,29 +31,45 @@ describe("lazyClient", () => {
   });
 });
 
+type HookOptions = { method: string; headers: Record<string, string>; request?: Record<string, unknown> };
+
 describe("eventClient", () => {
   function fakeProbot() {
-    const hooks: ((options: { headers: Record<string, string> }) => void)[] = [];
+    const hooks: ((options: HookOptions) => void)[] = [];
     const octokit = { hook: { before: (_name: string, hook: (typeof hooks)[number]) => hooks.push(hook) } };
     const auth = vi.fn(async (_id?: number) => octokit as unknown as Octokit);
     return { probot: { auth } as unknown as Probot, auth, hooks };
   }
 
+  const reads = { deadline: 8000, attemptTimeoutMs: 5000 };
+
   it("asks Probot for the installation's client on first use only, and tags its calls with the delivery", async () => {
     const { probot, auth, hooks } = fakeProbot();
-    const client = eventClient(probot, 1001, "delivery-7");
+    const client = eventClient(probot, 1001, "delivery-7", reads);
     expect(auth).not.toHaveBeenCalled();
     await client();
     await client();
     expect(auth.mock.calls).toEqual([[1001]]);
-    const options = { headers: {} as Record<string, string> };
+    const options: HookOptions = { method: "POST", headers: {} };
     for (const hook of hooks) hook(options);
     expect(options.headers).toEqual({ "x-github-delivery": "delivery-7" });
   });
 
+  it("retries its reads within the webhook's deadline, and leaves mutating calls to their own retry", async () => {
+    const { probot, hooks } = fakeProbot();
+    await eventClient(probot, 1001, "delivery-7", reads)();
+    const read: HookOptions = { method: "GET", headers: {} };
+    const ownRetry: HookOptions = { method: "GET", headers: {}, request: { retry: false } };
+    const review: HookOptions = { method: "POST", headers: {} };
+    for (const options of [read, ownRetry, review]) for (const hook of hooks) hook(options);
+    expect(read.request).toEqual({ retry: reads });
+    expect(ownRetry.request).toEqual({ retry: false });
+    expect(review.request).toBeUndefined();
+  });
+
   it.each([0, -1, 1.5, Number.NaN])("refuses %s: Probot would give the App's own client", (id) => {
     const { probot, auth } = fakeProbot();
-    expect(() => eventClient(probot, id, "d")).toThrow(RangeError);
+    expect(() => eventClient(probot, id, "d", reads)).toThrow(RangeError);
     expect(auth).not.toHaveBeenCalled();
   });
 });

@@ -5,7 +5,7 @@ import { sampleGrant, sampleRequest, webhookPayload } from "./support/samples.js
 import { StandInRepos } from "./support/stand-in-repos.js";
 import type { DecisionRecord } from "../src/audit/decision-record.js";
 import { deliverWebhook } from "./support/fault-kit.js";
-import { policyState, startWithGitHub, stopAll, type TestService } from "./support/service.js";
+import { policyState, sharedClock, startWithGitHub, stopAll, type TestService } from "./support/service.js";
 
 // Policies kept in each organization's repository: read from the default branch, cached and re-validated with
 // ETags, reloaded on push, failing closed per org, and checked on pull requests with an impact preview.
@@ -29,13 +29,14 @@ rules: []
 `;
 
 let github: GitHubStandIn;
+let clock: ReturnType<typeof sharedClock>;
 let repos: StandInRepos;
 let service: TestService & { orgPolicies: unknown };
 
 afterEach(() => stopAll(github, service));
 
 async function start(env: Record<string, string> = {}) {
-  ({ github, service } = await startWithGitHub({
+  ({ github, service, clock } = await startWithGitHub({
     policy: BUNDLED,
     orgPolicies: true,
     env,
@@ -196,6 +197,47 @@ describe("each organization is judged by its own policy", () => {
     expect(contents[1]!.headers["if-none-match"]).toMatch(/^"[0-9a-f]{40}"$/);
     expect(github.count("GET", "/repos/alpha/.github/commits")).toBe(1);
     expect(decisions().every((r) => r.outcome === "approve")).toBe(true);
+  });
+});
+
+describe("GitHub failing for a moment: every call is asked again, within its deadline", () => {
+  const contents = { method: "GET", path: /^\/repos\/alpha\/\.github\/contents\// };
+
+  it("the policy file read answered 502, then the file: the org's policy judges", async () => {
+    await start();
+    const commit = repos.commit("alpha", ".github", FILE, APPROVE_READS);
+    github.inject(contents, [{ status: 502 }]);
+    await created("alpha", 1, reader(1));
+    expect(github.count("GET", contents.path)).toBe(2);
+    expect(decisionFor("alpha", 1)).toMatchObject({
+      outcome: "approve",
+      rule: "reads",
+      policy_revision: commit,
+    });
+  });
+
+  it("the policy file read rate limited with retry-after: waited for, then read", async () => {
+    await start();
+    const commit = repos.commit("alpha", ".github", FILE, APPROVE_READS);
+    github.inject(contents, [{ status: 429, headers: { "retry-after": "2" } }]);
+    await created("alpha", 1, reader(1));
+    expect(clock.waits).toContain(2000);
+    expect(decisionFor("alpha", 1)).toMatchObject({ outcome: "approve", policy_revision: commit });
+  });
+
+  it("the commit listing answered 503 once: the decision still names the commit, not the file's blob", async () => {
+    await start();
+    const commit = repos.commit("alpha", ".github", FILE, APPROVE_READS);
+    github.inject({ method: "GET", path: "/repos/alpha/.github/commits" }, [{ status: 503 }]);
+    await created("alpha", 1, reader(1));
+    expect(decisionFor("alpha", 1)).toMatchObject({ outcome: "approve", policy_revision: commit });
+  });
+
+  it("a 404 is an answer, not a failure: asked once", async () => {
+    await start();
+    await created("alpha", 1, reader(1));
+    expect(github.count("GET", contents.path)).toBe(1);
+    expect(decisionFor("alpha", 1)).toMatchObject({ policy_source: "policies/default.yml" });
   });
 });
 
@@ -579,6 +621,18 @@ describe("pull-request check on the policy repository", () => {
     await pullRequest("alpha", 9, head, "pr-clean");
     expect(repos.checkRuns[0]!.output).toMatchObject({ title: "Valid: no decision changes" });
     expect(repos.checkRuns[0]!.output.summary).toContain("**No decision changes.**");
+  });
+
+  it("the changed files and the check run answered 502 once each: asked again, the check run is posted", async () => {
+    await start();
+    repos.commit("alpha", ".github", FILE, APPROVE_READS);
+    const head = repos.commit("alpha", ".github", FILE, `${APPROVE_READS}# a comment\n`, "change");
+    repos.pullRequest("alpha", ".github", 9, head, [FILE]);
+    github.inject({ method: "GET", path: "/repos/alpha/.github/pulls/9/files" }, [{ status: 502 }]);
+    github.inject({ method: "POST", path: "/repos/alpha/.github/check-runs" }, [{ status: 502 }]);
+    await pullRequest("alpha", 9, head, "pr-flaky");
+    expect(repos.checkRuns).toHaveLength(1);
+    expect(repos.checkRuns[0]!.output).toMatchObject({ title: "Valid: no decision changes" });
   });
 
   it("classic branch protection requiring a review is trusted, and the check run says what guards the branch", async () => {

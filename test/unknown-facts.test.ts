@@ -70,13 +70,15 @@ rules:
     outcome: deny
     message: Contractors ask an owner.${READ_ONLY_APPROVES}`;
 
-  it("answered 502: neither denied by the team rule nor approved by the next; the record names the 502", async () => {
+  it("answered 502 until the webhook's deadline: neither denied by the team rule nor approved by the next; the record names the 502", async () => {
     await start(POLICY);
     const request = readOnly(1);
     github!.addRequest(ORG, request);
-    github!.inject({ method: "GET", path: "/orgs/octo-org/teams/contractors/memberships/octocat" }, [
-      { status: 502 },
-    ]);
+    const membership = { method: "GET", path: "/orgs/octo-org/teams/contractors/memberships/octocat" };
+    github!.inject(
+      membership,
+      Array.from({ length: 50 }, () => ({ status: 502 })),
+    );
     const response = await deliver(webhookPayload("created", request), "d-1");
     expect(response.statusCode).toBe(200);
     expect(github!.reviews).toEqual([]);
@@ -90,6 +92,23 @@ rules:
         reason: 'could not tell whether "octocat" is a member of "contractors": GitHub answered 502',
       },
     ]);
+    // Asked again with backoff while the webhook's deadline allowed, then left unknown.
+    const asked = github!.count("GET", membership.path);
+    expect(asked).toBeGreaterThan(2);
+    expect(asked).toBeLessThan(50);
+  });
+
+  it("answered 502 once, then answered: the lookup is asked again and decides", async () => {
+    await start(POLICY);
+    new StandInRepos(github!).setMembership(ORG, "contractors", "mallory", "active");
+    const request = readOnly(4, { login: "mallory" });
+    github!.addRequest(ORG, request);
+    const membership = { method: "GET", path: "/orgs/octo-org/teams/contractors/memberships/mallory" };
+    github!.inject(membership, [{ status: 502 }]);
+    await deliver(webhookPayload("created", request), "d-4");
+    expect(github!.count("GET", membership.path)).toBe(2);
+    expect(github!.reviews).toMatchObject([{ requestId: 4, action: "deny" }]);
+    expect(recordOf(4)).toMatchObject({ outcome: "deny", rule: "contractors-denied", unknown_facts: [] });
   });
 
   it("answered: a contractor is denied, anyone else approved (the lookup is what decides)", async () => {
@@ -104,6 +123,31 @@ rules:
       { requestId: 2, action: "deny" },
       { requestId: 3, action: "approve" },
     ]);
+  });
+});
+
+describe("a justification lookup GitHub fails once", () => {
+  const POLICY = `
+version: 1
+rules:
+  - name: ticketed-reads
+    require:
+      justification: "^[A-Z]+-[0-9]+"
+      permissions:
+        repository: { contents: read, metadata: read }
+    outcome: approve
+no_match: review`;
+
+  it("answered 503, then the pending list: the justification is read and decides", async () => {
+    await start(POLICY);
+    const request = { ...readOnly(7), reason: "OPS-1234 nightly report" };
+    github!.addRequest(ORG, request);
+    const lookup = { method: "GET", path: "/orgs/octo-org/personal-access-token-requests" };
+    github!.inject(lookup, [{ status: 503 }]);
+    await deliver(webhookPayload("created", request), "d-7");
+    expect(github!.count("GET", lookup.path)).toBe(2);
+    expect(github!.reviews).toMatchObject([{ requestId: 7, action: "approve" }]);
+    expect(recordOf(7)).toMatchObject({ outcome: "approve", rule: "ticketed-reads", unknown_facts: [] });
   });
 });
 

@@ -1,7 +1,9 @@
-import type { Probot, ProbotOctokit } from "probot";
+import type { Probot } from "probot";
+import type { GitHubOctokit } from "./octokit.js";
+import type { RetryOptions } from "./retry.js";
 
-/** An installation's authenticated Octokit, as Probot builds it. */
-export type Octokit = InstanceType<typeof ProbotOctokit>;
+/** An installation's authenticated Octokit, as Probot builds it from GitHubOctokit. */
+export type Octokit = InstanceType<GitHubOctokit>;
 
 /**
  * An installation's Octokit, made on first use. Building one is a full Octokit with every plugin, which costs
@@ -28,9 +30,15 @@ export function readyClient(octokit: Octokit): Client {
 
 /**
  * The client a webhook's handling uses, as Probot's context would give it: the installation's token, and the
- * delivery id on every call it makes (`X-GitHub-Delivery`, so GitHub support can tie a call to its event).
+ * delivery id on every call it makes (`X-GitHub-Delivery`, so GitHub support can tie a call to its event). Its
+ * reads retry within `reads` (the webhook's deadline) unless a call says otherwise.
  */
-export function eventClient(probot: Probot, installationId: number, deliveryId: string): Client {
+export function eventClient(
+  probot: Probot,
+  installationId: number,
+  deliveryId: string,
+  reads: RetryOptions,
+): Client {
   // Probot answers a falsy id with its one shared App client: calls would go out as the App, not the org.
   if (!(Number.isSafeInteger(installationId) && installationId > 0)) {
     throw new RangeError(`not an installation id: ${installationId}`);
@@ -39,6 +47,8 @@ export function eventClient(probot: Probot, installationId: number, deliveryId: 
     const octokit = await probot.auth(installationId);
     octokit.hook.before("request", (options) => {
       options.headers["x-github-delivery"] = deliveryId;
+      if (options.method === "GET" || options.method === "HEAD")
+        options.request = { retry: reads, ...options.request };
     });
     return octokit;
   });

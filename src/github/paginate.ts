@@ -1,7 +1,7 @@
 import type { Octokit } from "./client.js";
 import { MAX_PER_PAGE } from "./limits.js";
 import { listPages, type CachedPage, type PageCache } from "./page-cache.js";
-import { withRetry, type RetryOptions } from "./retry.js";
+import { classify, type RetryOptions } from "./retry.js";
 
 /** A GET that failed for good (or past its deadline), with what GitHub said. */
 export class ReadError extends Error {
@@ -15,7 +15,7 @@ export class ReadError extends Error {
 }
 
 /**
- * Follows `Link: rel="next"` from the first page (100 items a page), retrying each page on 5xx and rate limits.
+ * Follows `Link: rel="next"` from the first page (100 items a page), each page retried within `retry`.
  * Counts the calls made, so sweeps can report their cost. Pages by `Link` rather than by page number so items
  * that arrive or leave between pages are not skipped twice. Each page is asked for with the ETag it had last time
  * (`If-None-Match`): an unchanged page answers 304, costs no rate limit, and is read from `pages`.
@@ -33,21 +33,36 @@ export async function paginate(
   for (;;) {
     const pageUrl = url;
     const cached = pages.get(pageUrl);
-    const result = await withRetry(async (timeoutMs): Promise<CachedPage> => {
-      const signal = AbortSignal.timeout(timeoutMs);
-      const headers = cached ? { "if-none-match": cached.etag } : {};
-      try {
-        const response = await octokit.request({ method: "GET", url: pageUrl, headers, request: { signal } });
-        const { etag, link } = response.headers;
-        return { etag: etag ?? "", data: response.data as unknown[], link };
-      } catch (error) {
-        if (cached && (error as { status?: unknown }).status === 304) return cached;
-        throw error;
-      }
-    }, retry);
-    calls += result.attempts;
-    if (!result.ok) throw new ReadError(result.failure.status, `${route}: ${result.failure.message}`);
-    const page = result.value;
+    const headers = cached ? { "if-none-match": cached.etag } : {};
+    // Every attempt is a call: a retried page costs what it cost on GitHub. A 304 comes back as a failure.
+    let attempts = 1;
+    const counted: RetryOptions = {
+      ...retry,
+      onFailure: (failure) => {
+        if (failure.retryable) attempts++;
+        retry.onFailure?.(failure);
+      },
+    };
+    let page: CachedPage;
+    try {
+      const response = await octokit.request({
+        method: "GET",
+        url: pageUrl,
+        headers,
+        request: { retry: counted },
+      });
+      page = {
+        etag: response.headers.etag ?? "",
+        data: response.data as unknown[],
+        link: response.headers.link,
+      };
+    } catch (error) {
+      const failure = classify(error, Date.now());
+      if (!(cached && failure.status === 304))
+        throw new ReadError(failure.status, `${route}: ${failure.message}`);
+      page = cached;
+    }
+    calls += attempts;
     // A page that is not a list is an answer pat-warden cannot read: the listing fails (never "no items").
     if (!Array.isArray(page.data)) throw new ReadError(null, `${route}: the answer is not a list`);
     if (page !== cached && page.etag !== "") pages.set(pageUrl, page);

@@ -15,6 +15,8 @@ export interface RetryOptions {
   sleep?: (ms: number) => Promise<void>;
   /** Told of every failed attempt, e.g. to pause other calls while GitHub asks us to wait. */
   onFailure?: (failure: AttemptFailure) => void;
+  /** Aborted (shutdown, a lost lock): no further attempt. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -33,6 +35,8 @@ export interface AttemptFailure {
   retryable: boolean;
   /** How long GitHub asked us to wait, if it said. */
   retryAfterMs: number | null;
+  /** What the attempt threw, for callers that hand it on as it was. */
+  error?: unknown;
 }
 
 export type RetryResult<T> =
@@ -50,12 +54,12 @@ export async function withRetry<T>(
     const budget = Math.min(options.attemptTimeoutMs, options.deadline - now());
     let failure: AttemptFailure;
     try {
-      return { ok: true, value: await attempt(Math.max(budget, 1)), attempts };
+      return { ok: true, value: await attempt(Math.max(Math.ceil(budget), 1)), attempts };
     } catch (error) {
-      failure = classify(error, now());
+      failure = { ...classify(error, now()), error };
     }
     options.onFailure?.(failure);
-    if (!failure.retryable) return { ok: false, failure, attempts };
+    if (!failure.retryable || options.signal?.aborted) return { ok: false, failure, attempts };
     const backoff = base * 2 ** (attempts - 1) * (0.75 + Math.random() * 0.5);
     const wait = Math.max(failure.retryAfterMs ?? 0, backoff);
     // Only start another attempt if it can still get a reasonable share of the time left.

@@ -5,7 +5,7 @@ import type { FactCache } from "../github/requester-facts.js";
 import { parseShape, pendingRequestItemSchema, type PendingRequestItem } from "../github/shapes.js";
 import { judgeItem, pendingOrigin } from "../judging/judge-item.js";
 import type { RetryOptions } from "../github/retry.js";
-import { withRetry } from "../github/retry.js";
+import { classify } from "../github/retry.js";
 import type { CompiledPolicy } from "../policy/compile.js";
 import type { Decision } from "../policy/evaluate.js";
 import type { TokenRequest } from "../policy/request.js";
@@ -22,16 +22,19 @@ export async function findPending(
   requestId: number,
   retry: RetryOptions,
 ): Promise<PendingRequestItem | null> {
-  const result = await withRetry(
-    (timeoutMs) =>
-      octokit.request(
-        `GET /orgs/{org}/personal-access-token-requests?token_id[]=${encodeURIComponent(String(tokenId))}`,
-        { org, per_page: 100, request: { signal: AbortSignal.timeout(timeoutMs) } },
-      ),
-    retry,
-  );
-  if (!result.ok) throw new ReadError(result.failure.status, result.failure.message);
-  const raw = (result.value.data as { id?: unknown }[]).find((item) => item.id === requestId);
+  let data: unknown;
+  try {
+    ({ data } = await octokit.request(
+      `GET /orgs/{org}/personal-access-token-requests?token_id[]=${encodeURIComponent(String(tokenId))}`,
+      { org, per_page: 100, request: { retry } },
+    ));
+  } catch (error) {
+    const failure = classify(error, Date.now());
+    throw new ReadError(failure.status, failure.message);
+  }
+  // An answer that is not a list cannot say the request is gone: GitHub could not tell.
+  if (!Array.isArray(data)) throw new ReadError(null, "the pending list is not a list");
+  const raw = (data as { id?: unknown }[]).find((item) => item.id === requestId);
   return raw === undefined
     ? null
     : parseShape(pendingRequestItemSchema, "pending request", `[${requestId}]`, raw);

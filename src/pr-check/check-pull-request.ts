@@ -111,6 +111,9 @@ export async function checkPolicyPullRequest(
       text: output.text,
       annotations: output.annotations.slice(0, MAX_ANNOTATIONS),
     },
+    // Retried like a read: a second run of the same name on the same commit, should the first have been made
+    // after all, only replaces it on the pull request.
+    request: { retry: retry() },
   });
   return output;
 }

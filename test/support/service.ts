@@ -134,6 +134,7 @@ export async function startWithGitHub(options: {
     policy: options.policy,
     ...(options.orgPolicies ? { orgPolicies: true } : {}),
     env: { GHE_HOST: github.host, GHE_PROTOCOL: "http", ...options.env },
+    now: clock.now,
     sleep: clock.sleep,
   });
   return { github, service, clock };
