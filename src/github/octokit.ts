@@ -64,7 +64,7 @@ function retryCalls(clock: CallClock) {
         },
       );
       if (result.ok) return result.value;
-    throw result.failure.error ?? new Error(result.failure.message);
+      throw result.failure.error ?? new Error(result.failure.message);
     });
     return {};
   };

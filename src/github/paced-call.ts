@@ -23,7 +23,10 @@ export function pacedCall<T>(
       policy.pacer.schedule(
         policy.lane,
         // The attempt's budget is fixed when it starts (after pacing), and never runs past the deadline.
-        () => call(AbortSignal.timeout(Math.max(1, Math.ceil(Math.min(timeoutMs, policy.retry.deadline - now()))))),
+        () =>
+          call(
+            AbortSignal.timeout(Math.max(1, Math.ceil(Math.min(timeoutMs, policy.retry.deadline - now())))),
+          ),
         policy.retry.deadline,
       ),
     {
