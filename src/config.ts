@@ -81,92 +81,201 @@ type Env = Record<string, string | undefined>;
 const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
 
 /**
+ * Every environment variable pat-warden reads, with its default and bounds: the loader reads only through this
+ * table, and a test holds docs/configuration.md and .env.example to it.
+ */
+export const SETTINGS = {
+  APP_ID: { kind: "required" },
+  PRIVATE_KEY: { kind: "required", or: "PRIVATE_KEY_PATH" },
+  PRIVATE_KEY_PATH: { kind: "required", or: "PRIVATE_KEY" },
+  WEBHOOK_SECRET: { kind: "required" },
+  GHE_HOST: { kind: "text", default: null, unset: "github.com" },
+  GHE_PROTOCOL: { kind: "choice", default: "https", allowed: ["https", "http"] },
+  PORT: { kind: "integer", default: 3000, min: 0, max: 65535 },
+  HOST: { kind: "text", default: "0.0.0.0" },
+  METRICS_PORT: { kind: "integer", default: 9464, min: 0, max: 65535 },
+  METRICS_HOST: { kind: "text", default: "127.0.0.1" },
+  WEBHOOK_REQUEST_TIMEOUT_MS: { kind: "integer", default: 10_000, min: 100, max: 120_000 },
+  WEBHOOK_PATH: { kind: "text", default: "/api/github/webhooks" },
+  WEBHOOK_MAX_BYTES: { kind: "integer", default: 5 * 1024 * 1024, min: 1024, max: 25 * 1024 * 1024 },
+  POLICY_SOURCE: { kind: "choice", default: "org", allowed: ["org", "file"] },
+  POLICY_REPO: { kind: "text", default: ".github" },
+  POLICY_FILE: { kind: "text", default: ".github/pat-warden.yml" },
+  POLICY_REQUIRED: { kind: "flag", default: false },
+  POLICY_REFRESH_SECONDS: { kind: "integer", default: 300, min: 0, max: 24 * 3600 },
+  POLICY_REQUIRE_REVIEWED_BRANCH: { kind: "flag", default: true },
+  POLICY_CHECK_MAX_CALLS: { kind: "integer", default: 200, min: 0, max: 5000 },
+  POLICY_PATH: { kind: "text", default: "policies/default.yml" },
+  DRY_RUN: { kind: "flag", default: false },
+  REVIEW_DEADLINE_MS: { kind: "integer", default: 8000, min: 500, max: 60_000 },
+  REVIEW_ATTEMPT_TIMEOUT_MS: { kind: "integer", default: 5000, min: 100, max: 60_000 },
+  REVIEW_MIN_INTERVAL_MS: { kind: "integer", default: 400, min: 0, max: 60_000 },
+  REVIEW_CONCURRENCY: { kind: "integer", default: 1, min: 1, max: 50 },
+  DEFERRED_SWEEP_DELAY_MS: { kind: "integer", default: 2000, min: 0, max: 3600_000 },
+  SWEEP_INTERVAL_MINUTES: { kind: "integer", default: 15, min: 0, max: 24 * 60 },
+  SWEEP_ON_START: { kind: "flag", default: true },
+  SWEEP_ORG_CONCURRENCY: { kind: "integer", default: 8, min: 1, max: 100 },
+  GRANTS_AUDIT_INTERVAL_MINUTES: { kind: "integer", default: 360, min: 0, max: 7 * 24 * 60 },
+  REVOKE_NONCOMPLIANT: { kind: "flag", default: false },
+  REVOKE_GRACE_HOURS: { kind: "integer", default: 24, min: 0, max: 90 * 24 },
+  REVIEW_REPO: { kind: "text", default: null, unset: "`POLICY_REPO`" },
+  REVIEW_PUBLIC_REPO: { kind: "flag", default: false },
+  REVIEW_REMIND_HOURS: { kind: "integer", default: 24, min: 0, max: 30 * 24 },
+  REDIS_URL: { kind: "text", default: null, unset: "unset" },
+  REDIS_KEY_PREFIX: { kind: "text", default: "pat-warden" },
+  REDIS_LOCK_TTL_SECONDS: { kind: "integer", default: 30, min: 1, max: 3600 },
+  REDIS_TIMEOUT_MS: { kind: "integer", default: 500, min: 10, max: 60_000 },
+  LOG_LEVEL: { kind: "choice", default: "info", allowed: LOG_LEVELS },
+  LOG_FORMAT: { kind: "choice", default: "json", allowed: ["json", "pretty"] },
+} as const satisfies Record<string, Setting>;
+
+/**
+ * `required`: no default (`or`: one of two is); `text`: a string, `default` null meaning unset (`unset` says
+ * what that means in the docs); `integer` within bounds; `flag`: true/false/1/0; `choice`: one of `allowed`.
+ */
+export type Setting =
+  | { kind: "required"; or?: string }
+  | { kind: "text"; default: string | null; unset?: string }
+  | { kind: "integer"; default: number; min: number; max: number }
+  | { kind: "flag"; default: boolean }
+  | { kind: "choice"; default: string; allowed: readonly string[] };
+
+export type SettingName = keyof typeof SETTINGS;
+type NamesOf<K extends Setting["kind"]> = {
+  [N in SettingName]: (typeof SETTINGS)[N]["kind"] extends K ? N : never;
+}[SettingName];
+
+type TextValue<N extends SettingName> = (typeof SETTINGS)[N] extends { default: string }
+  ? string
+  : string | null;
+
+/** The default as docs/configuration.md writes it, after "(default ". */
+export function documentedDefault(setting: Setting): string {
+  switch (setting.kind) {
+    case "required":
+      return setting.or ? "— (one required)" : "— (required)";
+    case "text":
+      return setting.default === null ? (setting.unset ?? "unset") : `\`${setting.default}\``;
+    default:
+      return `\`${String(setting.default)}\``;
+  }
+}
+
+/** Reads settings by name from `env`, the way the table says, each problem added to `problems`. */
+function settingsReader(env: Env, problems: string[]) {
+  const raw = (name: SettingName) => {
+    const text = env[name]?.trim();
+    return text === undefined || text === "" ? undefined : text;
+  };
+  type Choice<N extends NamesOf<"choice">> = (typeof SETTINGS)[N]["allowed"][number];
+  const choice = <N extends NamesOf<"choice">>(name: N): Choice<N> => {
+    const setting: Setting = SETTINGS[name];
+    const text = raw(name)?.toLowerCase();
+    if (setting.kind !== "choice" || text === undefined) return SETTINGS[name].default;
+    if (setting.allowed.includes(text)) return text as Choice<N>;
+    problems.push(`${name} must be one of ${setting.allowed.join(", ")}, found "${env[name]}".`);
+    return SETTINGS[name].default;
+  };
+  return {
+    raw,
+    /** A text setting; null only when unset and without a default. */
+    text: <N extends NamesOf<"text">>(name: N): TextValue<N> =>
+      (raw(name) ?? SETTINGS[name].default) as TextValue<N>,
+    choice,
+    integer: (name: NamesOf<"integer">): number => {
+      const { default: fallback, min, max } = SETTINGS[name];
+      const text = raw(name);
+      if (text === undefined) return fallback;
+      const parsed = Number(text);
+      if (Number.isInteger(parsed) && parsed >= min && parsed <= max) return parsed;
+      problems.push(`${name} must be a whole number from ${min} to ${max}, found "${text}".`);
+      return fallback;
+    },
+    flag: (name: NamesOf<"flag">): boolean => {
+      const text = raw(name)?.toLowerCase();
+      if (text === undefined) return SETTINGS[name].default;
+      if (["true", "1"].includes(text)) return true;
+      if (["false", "0"].includes(text)) return false;
+      problems.push(`${name} must be one of true, false, 1, 0, found "${env[name]}".`);
+      return SETTINGS[name].default;
+    },
+  };
+}
+
+/**
  * Reads the configuration from environment variables, with Probot's names where Probot has one. Collects every
  * problem, each naming the variable and how to fix it.
  */
 export function loadConfig(env: Env): ConfigResult {
   const problems: string[] = [];
-  const value = (name: string) => {
-    const raw = env[name]?.trim();
-    return raw === undefined || raw === "" ? undefined : raw;
-  };
+  const read = settingsReader(env, problems);
 
-  const appId = value("APP_ID");
+  const appId = read.raw("APP_ID");
   if (appId === undefined) {
     problems.push('APP_ID is not set: use the "App ID" shown on your GitHub App\'s settings page.');
   } else if (!/^\d+$/.test(appId)) {
     problems.push(`APP_ID must be a number (the "App ID" on the App's settings page), found "${appId}".`);
   }
 
-  const privateKey = readPrivateKey(value("PRIVATE_KEY"), value("PRIVATE_KEY_PATH"), problems);
+  const privateKey = readPrivateKey(read.raw("PRIVATE_KEY"), read.raw("PRIVATE_KEY_PATH"), problems);
 
-  const webhookSecret = value("WEBHOOK_SECRET");
+  const webhookSecret = read.raw("WEBHOOK_SECRET");
   if (webhookSecret === undefined) {
     problems.push(
       "WEBHOOK_SECRET is not set: use the webhook secret entered in the App's settings (a long random string).",
     );
   }
 
-  const webhookPath = value("WEBHOOK_PATH") ?? "/api/github/webhooks";
+  const webhookPath = read.text("WEBHOOK_PATH");
   if (!webhookPath.startsWith("/"))
     problems.push(`WEBHOOK_PATH must start with "/", found "${webhookPath}".`);
 
-  const protocol = value("GHE_PROTOCOL") ?? "https";
-  if (protocol !== "https" && protocol !== "http") {
-    problems.push(`GHE_PROTOCOL must be "https" or "http", found "${protocol}".`);
-  }
-  const gheHost = value("GHE_HOST");
+  const protocol = read.choice("GHE_PROTOCOL");
+  const gheHost = read.raw("GHE_HOST");
   if (gheHost !== undefined && !/^[A-Za-z0-9.-]+(:\d+)?$/.test(gheHost)) {
     problems.push(
       `GHE_HOST must be a host name with an optional port and no scheme (e.g. github.example.com), found "${gheHost}".`,
     );
   }
 
-  const port = integer(env, "PORT", 3000, 0, 65535, problems);
-  const metricsPort = integer(env, "METRICS_PORT", 9464, 0, 65535, problems);
+  const port = read.integer("PORT");
+  const metricsPort = read.integer("METRICS_PORT");
   if (metricsPort !== 0 && metricsPort === port)
     problems.push(
       `METRICS_PORT must differ from PORT (${port}): readiness detail and metrics are not served on the webhook port.`,
     );
-  const webhookRequestTimeoutMs = integer(env, "WEBHOOK_REQUEST_TIMEOUT_MS", 10_000, 100, 120_000, problems);
-  const logLevel = oneOf(env, "LOG_LEVEL", LOG_LEVELS, "info", problems);
-  const logFormat = oneOf(env, "LOG_FORMAT", ["json", "pretty"] as const, "json", problems);
-  const dryRun = flag(env, "DRY_RUN", false, problems);
-  const reviewDeadlineMs = integer(env, "REVIEW_DEADLINE_MS", 8000, 500, 60_000, problems);
-  const attemptTimeoutMs = integer(env, "REVIEW_ATTEMPT_TIMEOUT_MS", 5000, 100, 60_000, problems);
-  const webhookMaxBytes = integer(
-    env,
-    "WEBHOOK_MAX_BYTES",
-    5 * 1024 * 1024,
-    1024,
-    25 * 1024 * 1024,
-    problems,
-  );
-  const sweepMinutes = integer(env, "SWEEP_INTERVAL_MINUTES", 15, 0, 24 * 60, problems);
-  const sweepOnStart = flag(env, "SWEEP_ON_START", true, problems);
-  const orgConcurrency = integer(env, "SWEEP_ORG_CONCURRENCY", 8, 1, 100, problems);
-  const reviewMinIntervalMs = integer(env, "REVIEW_MIN_INTERVAL_MS", 400, 0, 60_000, problems);
-  const reviewConcurrency = integer(env, "REVIEW_CONCURRENCY", 1, 1, 50, problems);
-  const deferredSweepDelayMs = integer(env, "DEFERRED_SWEEP_DELAY_MS", 2000, 0, 3600_000, problems);
-  const policySource = oneOf(env, "POLICY_SOURCE", ["org", "file"] as const, "org", problems);
-  const policyRequired = flag(env, "POLICY_REQUIRED", false, problems);
-  const policyRequireReviewedBranch = flag(env, "POLICY_REQUIRE_REVIEWED_BRANCH", true, problems);
-  const policyCheckMaxCalls = integer(env, "POLICY_CHECK_MAX_CALLS", 200, 0, 5000, problems);
-  const policyRefreshSeconds = integer(env, "POLICY_REFRESH_SECONDS", 300, 0, 24 * 3600, problems);
-  const policyFile = value("POLICY_FILE") ?? ".github/pat-warden.yml";
+  const webhookRequestTimeoutMs = read.integer("WEBHOOK_REQUEST_TIMEOUT_MS");
+  const logLevel = read.choice("LOG_LEVEL");
+  const logFormat = read.choice("LOG_FORMAT");
+  const dryRun = read.flag("DRY_RUN");
+  const reviewDeadlineMs = read.integer("REVIEW_DEADLINE_MS");
+  const attemptTimeoutMs = read.integer("REVIEW_ATTEMPT_TIMEOUT_MS");
+  const webhookMaxBytes = read.integer("WEBHOOK_MAX_BYTES");
+  const sweepMinutes = read.integer("SWEEP_INTERVAL_MINUTES");
+  const sweepOnStart = read.flag("SWEEP_ON_START");
+  const orgConcurrency = read.integer("SWEEP_ORG_CONCURRENCY");
+  const reviewMinIntervalMs = read.integer("REVIEW_MIN_INTERVAL_MS");
+  const reviewConcurrency = read.integer("REVIEW_CONCURRENCY");
+  const deferredSweepDelayMs = read.integer("DEFERRED_SWEEP_DELAY_MS");
+  const policySource = read.choice("POLICY_SOURCE");
+  const policyRequired = read.flag("POLICY_REQUIRED");
+  const policyRequireReviewedBranch = read.flag("POLICY_REQUIRE_REVIEWED_BRANCH");
+  const policyCheckMaxCalls = read.integer("POLICY_CHECK_MAX_CALLS");
+  const policyRefreshSeconds = read.integer("POLICY_REFRESH_SECONDS");
+  const policyFile = read.text("POLICY_FILE");
   if (policyFile.startsWith("/"))
     problems.push(
       `POLICY_FILE is a path inside the repository, without a leading "/", found "${policyFile}".`,
     );
-  const grantsMinutes = integer(env, "GRANTS_AUDIT_INTERVAL_MINUTES", 360, 0, 7 * 24 * 60, problems);
-  const revoke = flag(env, "REVOKE_NONCOMPLIANT", false, problems);
-  const graceHours = integer(env, "REVOKE_GRACE_HOURS", 24, 0, 90 * 24, problems);
-  const reviewPublicRepo = flag(env, "REVIEW_PUBLIC_REPO", false, problems);
-  const reviewRemindHours = integer(env, "REVIEW_REMIND_HOURS", 24, 0, 30 * 24, problems);
-  const redisUrl = value("REDIS_URL") ?? null;
+  const grantsMinutes = read.integer("GRANTS_AUDIT_INTERVAL_MINUTES");
+  const revoke = read.flag("REVOKE_NONCOMPLIANT");
+  const graceHours = read.integer("REVOKE_GRACE_HOURS");
+  const reviewPublicRepo = read.flag("REVIEW_PUBLIC_REPO");
+  const reviewRemindHours = read.integer("REVIEW_REMIND_HOURS");
+  const redisUrl = read.text("REDIS_URL");
   if (redisUrl !== null) problems.push(...redisUrlProblems(redisUrl));
-  const redisLockTtlSeconds = integer(env, "REDIS_LOCK_TTL_SECONDS", 30, 1, 3600, problems);
-  const redisTimeoutMs = integer(env, "REDIS_TIMEOUT_MS", 500, 10, 60_000, problems);
+  const redisLockTtlSeconds = read.integer("REDIS_LOCK_TTL_SECONDS");
+  const redisTimeoutMs = read.integer("REDIS_TIMEOUT_MS");
 
   if (problems.length > 0) {
     return { ok: false, problems, missingCredentials: appId === undefined || privateKey === undefined };
@@ -179,16 +288,16 @@ export function loadConfig(env: Env): ConfigResult {
       webhookSecret: webhookSecret!,
       webhookPath,
       baseUrl: gheHost === undefined ? undefined : `${protocol}://${gheHost}/api/v3`,
-      host: value("HOST") ?? "0.0.0.0",
+      host: read.text("HOST"),
       port,
-      metricsHost: value("METRICS_HOST") ?? "127.0.0.1",
+      metricsHost: read.text("METRICS_HOST"),
       metricsPort,
       webhookRequestTimeoutMs,
       logLevel,
       logFormat,
-      policyPath: value("POLICY_PATH") ?? "policies/default.yml",
+      policyPath: read.text("POLICY_PATH"),
       policySource,
-      policyRepo: value("POLICY_REPO") ?? ".github",
+      policyRepo: read.text("POLICY_REPO"),
       policyFile,
       policyRequired,
       policyRefreshMs: policyRefreshSeconds * 1000,
@@ -207,11 +316,11 @@ export function loadConfig(env: Env): ConfigResult {
       grantsIntervalMs: grantsMinutes * 60_000,
       revokeNonCompliant: revoke,
       revokeGraceMs: graceHours * 3600_000,
-      reviewRepo: value("REVIEW_REPO") ?? value("POLICY_REPO") ?? ".github",
+      reviewRepo: read.text("REVIEW_REPO") ?? read.text("POLICY_REPO"),
       reviewPublicRepo,
       reviewRemindMs: reviewRemindHours * 3600_000,
       redisUrl,
-      redisPrefix: value("REDIS_KEY_PREFIX") ?? "pat-warden",
+      redisPrefix: read.text("REDIS_KEY_PREFIX"),
       redisLockTtlMs: redisLockTtlSeconds * 1000,
       redisTimeoutMs,
     },
@@ -255,42 +364,4 @@ function readPrivateKey(
     return undefined;
   }
   return pem;
-}
-
-function integer(
-  env: Env,
-  name: string,
-  fallback: number,
-  min: number,
-  max: number,
-  problems: string[],
-): number {
-  const raw = env[name]?.trim();
-  if (raw === undefined || raw === "") return fallback;
-  const parsed = Number(raw);
-  if (!Number.isInteger(parsed) || parsed < min || parsed > max) {
-    problems.push(`${name} must be a whole number from ${min} to ${max}, found "${raw}".`);
-    return fallback;
-  }
-  return parsed;
-}
-
-/** `true`/`1` or `false`/`0` (any case); anything else is a problem. */
-function flag(env: Env, name: string, fallback: boolean, problems: string[]): boolean {
-  const raw = oneOf(env, name, ["true", "false", "1", "0"] as const, fallback ? "true" : "false", problems);
-  return raw === "true" || raw === "1";
-}
-
-function oneOf<T extends string>(
-  env: Env,
-  name: string,
-  allowed: readonly T[],
-  fallback: T,
-  problems: string[],
-): T {
-  const raw = env[name]?.trim().toLowerCase();
-  if (raw === undefined || raw === "") return fallback;
-  if ((allowed as readonly string[]).includes(raw)) return raw as T;
-  problems.push(`${name} must be one of ${allowed.join(", ")}, found "${env[name]}".`);
-  return fallback;
 }

@@ -1,33 +1,53 @@
 import { existsSync, readFileSync } from "node:fs";
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
+import { documentedDefault, loadConfig, SETTINGS, type Setting, type SettingName } from "../src/config.js";
+import { TEST_PRIVATE_KEY } from "./support/keys.js";
 
 // What cannot be run here (docker build) or is read by people (README, .env.example, app.yml) must agree with
 // the code: these checks fail when one changes without the other.
 
 const read = (path: string) => readFileSync(path, "utf8");
 
-/** Every environment variable the configuration reads, from src/config.ts itself. */
-function variablesRead(): string[] {
-  const source = read("src/config.ts");
-  // Whitespace allowed: Prettier wraps long calls, putting the name on the next line.
-  const names = [...source.matchAll(/(?:value\(|env, )\s*"([A-Z_]+)"/g)].map((m) => m[1]!);
-  return [...new Set(names)].sort();
+/** The reference's entries: "- `NAME` (default …): …" (two names may share one: "`A` / `B`"). */
+function documentedDefaults(): Map<string, string> {
+  const entries = new Map<string, string>();
+  for (const [, names, fallback] of read("docs/configuration.md").matchAll(
+    /^- ((?:`[A-Z_]+`(?: \/ )?)+) \(default (.+?)\): /gm,
+  ))
+    for (const [, name] of names!.matchAll(/`([A-Z_]+)`/g)) entries.set(name!, fallback!);
+  return entries;
 }
 
-describe("configuration documentation", () => {
-  const variables = variablesRead();
+describe("configuration reference, held to the settings table in src/config.ts", () => {
+  const documented = documentedDefaults();
+  const names = Object.keys(SETTINGS) as SettingName[];
 
-  it("finds the variables (the extraction itself works)", () => {
-    expect(variables).toEqual(
-      expect.arrayContaining(["APP_ID", "WEBHOOK_SECRET", "GHE_HOST", "POLICY_SOURCE", "DRY_RUN"]),
-    );
+  it("documents no variable the table does not have", () => {
+    expect([...documented.keys()].filter((name) => !(name in SETTINGS))).toEqual([]);
   });
 
-  it.each(variables)(".env.example and docs/configuration.md document %s", (name) => {
-    expect(read(".env.example")).toMatch(new RegExp(`^#? ?${name}=`, "m"));
-    // A table row or a list item of the reference names it.
-    expect(read("docs/configuration.md")).toMatch(new RegExp(`(?:^\\| [^|]*|^- [^(:]*)\`${name}\``, "m"));
+  it.each(names)("docs/configuration.md gives %s with the table's default", (name) => {
+    expect(documented.get(name)).toBe(documentedDefault(SETTINGS[name]));
+  });
+
+  it.each(names)(".env.example shows %s, with the table's default when it has one", (name) => {
+    const line = read(".env.example").match(new RegExp(`^(?:# ?)?${name}=(.*)$`, "m"));
+    expect(line, name).not.toBeNull();
+    const setting: Setting = SETTINGS[name];
+    if (setting.kind !== "required" && setting.default !== null)
+      expect(line![1]).toBe(String(setting.default));
+  });
+
+  it("each number, flag and choice of the table refuses a value it cannot read, naming the variable", () => {
+    const base = { APP_ID: "1", PRIVATE_KEY: TEST_PRIVATE_KEY, WEBHOOK_SECRET: "s" };
+    for (const name of names) {
+      const setting: Setting = SETTINGS[name];
+      if (setting.kind === "required" || setting.kind === "text") continue;
+      const result = loadConfig({ ...base, [name]: "not-a-value" });
+      expect(result.ok, name).toBe(false);
+      if (!result.ok) expect(result.problems, name).toEqual([expect.stringContaining(`${name} must be`)]);
+    }
   });
 });
 
