@@ -1,3 +1,5 @@
+import { LRUCache } from "lru-cache";
+
 /** A page of a list as GitHub last sent it, with the ETag that identifies that content. */
 export interface CachedPage {
   etag: string;
@@ -12,23 +14,18 @@ export interface CachedPage {
  * Bounded: the least recently used pages go first.
  */
 export class PageCache {
-  readonly #pages = new Map<string, CachedPage>();
+  readonly #pages: LRUCache<string, CachedPage>;
 
-  constructor(private readonly maxPages = 1000) {}
+  constructor(maxPages = 1000) {
+    this.#pages = new LRUCache({ max: maxPages });
+  }
 
   get(url: string): CachedPage | undefined {
-    const page = this.#pages.get(url);
-    if (page) {
-      this.#pages.delete(url);
-      this.#pages.set(url, page);
-    }
-    return page;
+    return this.#pages.get(url);
   }
 
   set(url: string, page: CachedPage): void {
-    this.#pages.delete(url);
     this.#pages.set(url, page);
-    while (this.#pages.size > this.maxPages) this.#pages.delete(this.#pages.keys().next().value!);
   }
 }
 

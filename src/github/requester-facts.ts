@@ -1,3 +1,4 @@
+import { LRUCache } from "lru-cache";
 import type { Client } from "./client.js";
 import { teamKey } from "../policy/conditions/requester.js";
 import type { CompiledPolicy } from "../policy/compile.js";
@@ -10,22 +11,18 @@ import { pendingRequestItemSchema } from "./shapes.js";
  * that throws (GitHub could not answer) is not kept.
  */
 export class FactCache {
-  readonly #entries = new Map<string, { value: unknown; at: number }>();
+  readonly #entries: LRUCache<string, { value: unknown }>;
 
-  constructor(
-    private readonly ttlMs = 5 * 60_000,
-    private readonly maxEntries = 10_000,
-    private readonly now: () => number = Date.now,
-  ) {}
+  constructor(ttlMs = 5 * 60_000, maxEntries = 10_000, now: () => number = Date.now) {
+    // ttlResolution 0: every look reads `now`, so an injected clock is obeyed at once.
+    this.#entries = new LRUCache({ max: maxEntries, ttl: ttlMs, ttlResolution: 0, perf: { now } });
+  }
 
   async get<T>(key: string, load: () => Promise<T>): Promise<T> {
     const hit = this.#entries.get(key);
-    if (hit && this.now() - hit.at < this.ttlMs) return hit.value as T;
+    if (hit) return hit.value as T;
     const value = await load();
-    // Deleted first so a refreshed entry moves to the end and is not the next one evicted.
-    this.#entries.delete(key);
-    this.#entries.set(key, { value, at: this.now() });
-    while (this.#entries.size > this.maxEntries) this.#entries.delete(this.#entries.keys().next().value!);
+    this.#entries.set(key, { value });
     return value;
   }
 }

@@ -1,3 +1,5 @@
+import { LRUCache } from "lru-cache";
+
 /** What became of a delivery id: `new` means the caller now handles it. */
 export type DeliveryState = "new" | "in_flight" | "done";
 
@@ -18,25 +20,28 @@ export interface DeliveryStore {
  * handled again, and GitHub answers the second review with "no longer pending" (recorded as `not_pending`).
  */
 export class DeliveryLedger implements DeliveryStore {
-  readonly #entries = new Map<string, { state: "in_flight" | "done"; at: number }>();
+  readonly #entries: LRUCache<string, "in_flight" | "done">;
 
   constructor(
-    private readonly maxEntries = 50_000,
+    maxEntries = 50_000,
     /** GitHub lets an operator redeliver for 3 days on github.com (7 on GHES). */
-    private readonly ttlMs = 7 * 24 * 3600 * 1000,
-    private readonly now: () => number = Date.now,
-  ) {}
+    ttlMs = 7 * 24 * 3600 * 1000,
+    now: () => number = Date.now,
+  ) {
+    // ttlResolution 0: every look reads `now`, so an injected clock is obeyed at once.
+    this.#entries = new LRUCache({ max: maxEntries, ttl: ttlMs, ttlResolution: 0, perf: { now } });
+  }
 
   /** Claims a delivery: `new` if this process has not seen it, else what became of it. */
   begin(id: string): DeliveryState {
-    const entry = this.#entries.get(id);
-    if (entry && this.now() - entry.at < this.ttlMs) return entry.state;
-    this.#set(id, "in_flight");
+    const state = this.#entries.get(id);
+    if (state) return state;
+    this.#entries.set(id, "in_flight");
     return "new";
   }
 
   finish(id: string): void {
-    this.#set(id, "done");
+    this.#entries.set(id, "done");
   }
 
   release(id: string): void {
@@ -45,12 +50,5 @@ export class DeliveryLedger implements DeliveryStore {
 
   get size(): number {
     return this.#entries.size;
-  }
-
-  #set(id: string, state: "in_flight" | "done"): void {
-    this.#entries.delete(id);
-    this.#entries.set(id, { state, at: this.now() });
-    // Map keeps insertion order: the first key is the oldest.
-    while (this.#entries.size > this.maxEntries) this.#entries.delete(this.#entries.keys().next().value!);
   }
 }

@@ -1,3 +1,5 @@
+import { LRUCache } from "lru-cache";
+
 /** A request claimed for review; `token` identifies the holder, so only it can settle the claim. */
 export interface Claim {
   org: string;
@@ -28,13 +30,16 @@ export interface RequestClaims {
 
 /** One process's claims, in memory and bounded; claims in flight never expire (the process holds them). */
 export class RequestLedger implements RequestClaims {
-  readonly #entries = new Map<string, { state: "in_flight" | "reviewed"; at: number }>();
+  readonly #entries: LRUCache<string, "in_flight" | "reviewed">;
 
   constructor(
     private readonly rememberMs = 3600_000,
-    private readonly maxEntries = 100_000,
-    private readonly now: () => number = Date.now,
-  ) {}
+    maxEntries = 100_000,
+    now: () => number = Date.now,
+  ) {
+    // ttlResolution 0: every look reads `now`, so an injected clock is obeyed at once.
+    this.#entries = new LRUCache({ max: maxEntries, ttlResolution: 0, perf: { now } });
+  }
 
   async claim(org: string, requestId: number): Promise<Claim | null> {
     return this.#claim(org, requestId);
@@ -51,17 +56,15 @@ export class RequestLedger implements RequestClaims {
 
   async settle(claim: Claim, reviewed: boolean): Promise<void> {
     const key = keyOf(claim.org, claim.requestId);
-    if (reviewed) this.#entries.set(key, { state: "reviewed", at: this.now() });
+    if (reviewed) this.#entries.set(key, "reviewed", { ttl: this.rememberMs });
     else this.#entries.delete(key);
   }
 
   #claim(org: string, requestId: number): Claim | null {
     const key = keyOf(org, requestId);
-    const entry = this.#entries.get(key);
-    if (entry && (entry.state === "in_flight" || this.now() - entry.at < this.rememberMs)) return null;
-    this.#entries.delete(key);
-    this.#entries.set(key, { state: "in_flight", at: this.now() });
-    while (this.#entries.size > this.maxEntries) this.#entries.delete(this.#entries.keys().next().value!);
+    // In flight: no expiry (this process holds it); reviewed: remembered `rememberMs`.
+    if (this.#entries.has(key)) return null;
+    this.#entries.set(key, "in_flight", { ttl: 0 });
     return { org, requestId, token: "local" };
   }
 }
