@@ -165,7 +165,7 @@ describe("refusing to start", () => {
     expect(stderr).toContain("PRIVATE_KEY is not a valid PEM private key");
     expect(stderr).not.toContain("not-a-key");
     expect(stderr).toContain('PORT must be a whole number from 0 to 65535, found "99999".');
-    expect(stderr).toContain('GHE_PROTOCOL must be "https" or "http", found "ftp".');
+    expect(stderr).toContain('GHE_PROTOCOL must be one of https, http, found "ftp".');
     expect(stderr).toContain('DRY_RUN must be one of true, false, 1, 0, found "maybe".');
   });
 
