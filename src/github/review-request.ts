@@ -21,6 +21,18 @@ export interface ReviewOutcome {
   transient: boolean;
 }
 
+/** No call made: another webhook, a sweep or a replica holds the request, or just reviewed it. */
+export function alreadyHandled(): ReviewOutcome {
+  return {
+    status: "already_handled",
+    httpStatus: null,
+    attempts: 0,
+    durationMs: 0,
+    error: null,
+    transient: false,
+  };
+}
+
 export interface ReviewCall {
   org: string;
   requestId: number;

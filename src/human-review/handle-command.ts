@@ -1,5 +1,5 @@
 import type { Octokit } from "../github/client.js";
-import { reviewRequest, type ReviewOutcome } from "../github/review-request.js";
+import { alreadyHandled, reviewRequest, type ReviewOutcome } from "../github/review-request.js";
 import { callsWithin } from "../github/retry.js";
 import { MAX_REASON_LENGTH } from "../policy/deny-reason.js";
 import { reviewRouting } from "../policy/review-routing.js";
@@ -282,17 +282,7 @@ async function decideOnGitHub(
       ? truncate(`Denied by ${approvers[0]} (token request review): ${command.reason}`)
       : null;
   const claim = await options.requests.claim(org, requestId, options.reviewDeadlineMs + 5000);
-  if (!claim) {
-    const review: ReviewOutcome = {
-      status: "already_handled",
-      httpStatus: null,
-      attempts: 0,
-      durationMs: 0,
-      error: null,
-      transient: false,
-    };
-    return { review, reason };
-  }
+  if (!claim) return { review: alreadyHandled(), reason };
   let review: ReviewOutcome | undefined;
   try {
     review = await reviewRequest(

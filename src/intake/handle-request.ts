@@ -6,7 +6,7 @@ import {
   type Mode,
   type RecordInput,
 } from "../audit/decision-record.js";
-import { reviewRequest, type ReviewOutcome } from "../github/review-request.js";
+import { alreadyHandled, reviewRequest, type ReviewOutcome } from "../github/review-request.js";
 import { requestIdOf, ShapeError } from "../github/shapes.js";
 import type { Metrics } from "../ops/metrics.js";
 import type { Decision } from "../policy/evaluate.js";
@@ -164,16 +164,7 @@ async function callReview(
   const deadline = event.receivedAt + options.reviewDeadlineMs;
   // The claim outlives the deadline, after which no attempt starts: a holder never acts on an expired claim.
   const claim = await options.requests.claim(event.org, request.id, deadline - now() + CLAIM_MARGIN_MS);
-  if (!claim) {
-    return {
-      status: "already_handled",
-      httpStatus: null,
-      attempts: 0,
-      durationMs: 0,
-      error: null,
-      transient: false,
-    };
-  }
+  if (!claim) return alreadyHandled();
   let outcome: ReviewOutcome;
   try {
     outcome = await reviewRequest(

@@ -8,6 +8,7 @@ import type { GrantItem } from "../github/shapes.js";
 import { MAX_BULK_IDS } from "../github/limits.js";
 import type { Pacer } from "../github/pacer.js";
 import { confirmBulk, type ConfirmOptions } from "./confirm-bulk.js";
+import { openOrgJob } from "./open-org-job.js";
 import { callsWithin, type RetryOptions } from "../github/retry.js";
 import type { Metrics } from "../ops/metrics.js";
 import type { Decision } from "../policy/evaluate.js";
@@ -100,20 +101,19 @@ export async function auditGrants(
     return summary;
   };
 
-  const state = await options.policies.forOrg(target.org, { client: readyClient(target.octokit) });
-  if (!state.ok) return done(`no valid policy (${state.source}): ${state.errors.join("; ")}`);
-  summary.policy_revision = state.policy.revision;
-
-  let grants: unknown[];
-  try {
-    const listed = await listGrants(target.octokit, target.org, retry());
-    grants = listed.items;
-    summary.calls.list = listed.calls;
-  } catch (error) {
-    return done(
-      `cannot list grants (the App needs "Personal access tokens: read"): ${(error as Error).message}`,
-    );
+  const opened = await openOrgJob(
+    options.policies,
+    target,
+    () => listGrants(target.octokit, target.org, retry()),
+    'grants (the App needs "Personal access tokens: read")',
+  );
+  if (!opened.ok) {
+    summary.policy_revision = opened.revision;
+    return done(opened.error);
   }
+  const { policy, items: grants } = opened;
+  summary.policy_revision = policy.revision;
+  summary.calls.list = opened.calls;
   summary.grants = grants.length;
   const firstSeen = await options.grace.load(target.org);
 
@@ -125,7 +125,7 @@ export async function auditGrants(
     action: GrantRecord["action"];
   }[] = [];
   for (const raw of grants) {
-    const judged = await judgeItem(grantOrigin, raw, [state.policy], {
+    const judged = await judgeItem(grantOrigin, raw, [policy], {
       org: target.org,
       client: readyClient(target.octokit),
       facts: options.facts,
@@ -140,7 +140,7 @@ export async function auditGrants(
           installationId: target.installationId,
           patId: judged.requestId,
           error: judged.error,
-          policy: state.policy,
+          policy: policy,
         }),
       );
       continue;
@@ -190,8 +190,7 @@ export async function auditGrants(
     );
   }
   // After the audit records: nothing waits for a channel.
-  for (const note of revocationNotes(target.org, revocations))
-    options.notifier?.send(state.policy, note, null);
+  for (const note of revocationNotes(target.org, revocations)) options.notifier?.send(policy, note, null);
   return done(null);
 }
 

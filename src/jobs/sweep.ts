@@ -8,6 +8,7 @@ import {
   type RecordInput,
 } from "../audit/decision-record.js";
 import { confirmBulk, type ConfirmOptions } from "./confirm-bulk.js";
+import { openOrgJob } from "./open-org-job.js";
 import { MAX_BULK_IDS } from "../github/limits.js";
 import type { Pacer } from "../github/pacer.js";
 import { listPendingRequests } from "../github/pending-requests.js";
@@ -104,26 +105,24 @@ export async function sweepOrg(
   const started = now();
   const summary = emptySummary(sweepId, target, options.mode);
   const retry = callsWithin(options.callBudgetMs ?? 120_000, now);
-  const state = await options.policies.forOrg(target.org, { client: readyClient(target.octokit) });
-  if (!state.ok) {
-    options.metrics.sweeps.inc({ result: "policy_invalid" });
-    return finish(options, summary, started, `no valid policy (${state.source}): ${state.errors.join("; ")}`);
+  const opened = await openOrgJob(
+    options.policies,
+    target,
+    () => listPendingRequests(target.octokit, target.org, retry()),
+    "pending requests",
+  );
+  if (!opened.ok) {
+    summary.policy_revision = opened.revision;
+    options.metrics.sweeps.inc({ result: opened.failure === "policy_invalid" ? "policy_invalid" : "failed" });
+    return finish(options, summary, started, opened.error);
   }
-  summary.policy_revision = state.policy.revision;
-
-  let pending: unknown[];
-  try {
-    const listed = await listPendingRequests(target.octokit, target.org, retry());
-    pending = listed.items;
-    summary.calls.list = listed.calls;
-  } catch (error) {
-    options.metrics.sweeps.inc({ result: "failed" });
-    return finish(options, summary, started, `cannot list pending requests: ${(error as Error).message}`);
-  }
+  const { policy, items: pending } = opened;
+  summary.policy_revision = policy.revision;
+  summary.calls.list = opened.calls;
   summary.pending = pending.length;
 
   const judged: Judged[] = [];
-  for (const item of pending) judged.push(await judge(options, target, state.policy, item, summary, retry));
+  for (const item of pending) judged.push(await judge(options, target, policy, item, summary, retry));
 
   if (options.mode === "enforce") await review(options, target, judged, summary, retry);
 
@@ -159,7 +158,7 @@ export async function sweepOrg(
     await options.humanReview.afterSweep(
       target.org,
       target.octokit,
-      state.policy,
+      policy,
       left.map((entry) => ({ request: entry.request!, decision: entry.decision! })),
       new Set(stillPending),
     );
