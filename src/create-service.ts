@@ -161,7 +161,13 @@ export async function createService(config: Config, deps: ServiceDeps): Promise<
     : null;
   if (policyRepo) {
     const source = policyRepo.source;
-    await state.policyEvents.subscribe((org) => source.invalidate(org));
+    await state.policyEvents.subscribe((org) => {
+      source.invalidate(org);
+      deps.logger.info(
+        { event: "policy_invalidated", org },
+        `${org}'s policy changed on another replica: reloaded at its next use`,
+      );
+    });
     await probot.load(policyRepoApp(policyRepo, shared.facts), {
       cwd: process.cwd(),
       addHandler: () => undefined,

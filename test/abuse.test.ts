@@ -12,6 +12,8 @@ import {
   requestOfKind,
   reviewCounts,
   signedHeaders,
+  gate,
+  until,
   WEBHOOK_PATH,
 } from "./support/fault-kit.js";
 import { TEST_PRIVATE_KEY } from "./support/keys.js";
@@ -203,14 +205,15 @@ describe("replayed deliveries", () => {
 
   it("the same X-GitHub-Delivery while the first is in flight: 202 duplicate, one review call", async () => {
     const { request, body } = pendingRequest();
-    github.inject({ method: "POST", path: `/orgs/${ORG}/personal-access-token-requests/${request.id}` }, [
-      { delayMs: 300 },
-    ]);
+    const review = `/orgs/${ORG}/personal-access-token-requests/${request.id}`;
+    const answer = gate();
+    github.inject({ method: "POST", path: review }, [answer]);
     const first = postWebhook(service, body, signedHeaders(body, "in-flight"));
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await until(() => github.count("POST", review) === 1, 10_000, "the first delivery's review call");
     const again = await postWebhook(service, body, signedHeaders(body, "in-flight"));
     expect(again.statusCode).toBe(202);
     expect(again.json()).toEqual({ status: "duplicate", delivery: "in-flight" });
+    answer.open();
     expect((await first).json()).toEqual({ status: "ok", delivery: "in-flight" });
     expect(github.count("POST", /personal-access-token-requests/)).toBe(1);
     expect(decisionsOf(service)).toHaveLength(1);

@@ -13,7 +13,6 @@ import {
   seededRandom,
   shuffle,
   signedHeaders,
-  sleep,
   until,
   type Kind,
 } from "./support/fault-kit.js";
@@ -323,7 +322,8 @@ describe("hung connections and slow answers", () => {
     expect(reviewPosts(14)).toHaveLength(2);
     expect(["reviewed", "not_pending"]).toContain(record().review_status);
     expect(record().review_attempts).toBe(2);
-    await sleep(500); // past the delayed first attempt, whatever the stand-in does with it
+    // The stand-in is done with the abandoned first attempt, whatever it did with it.
+    await until(() => reviewPosts(14)[0]!.ended, 10_000, "the first attempt's end at GitHub");
     expect(github!.reviews).toMatchObject([{ requestId: 14, action: "approve" }]);
   });
 
@@ -346,7 +346,7 @@ describe("hung connections and slow answers", () => {
     expect(ms).toBeGreaterThanOrEqual(1900);
     expect(ms).toBeLessThan(2000 + 300);
     expect(record()).toMatchObject({ outcome: "deny", review_status: "failed", review_attempts: 1 });
-    await sleep(700); // the stand-in's delayed handling of the abandoned attempt is over
+    await until(() => reviewPosts(16)[0]!.ended, 10_000, "the abandoned attempt's end at GitHub");
     await service!.scheduler.sweep("test");
     expect(github!.reviews).toMatchObject([{ requestId: 16, action: "deny" }]);
     expect(github!.pending(ORG)).toEqual([]);

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import type { GitHubStandIn, PatRequest } from "./support/github-stand-in.js";
 import { sampleRequest, webhookPayload } from "./support/samples.js";
-import { deliverWebhook, requestOfKind, until } from "./support/fault-kit.js";
+import { deliverWebhook, gate, requestOfKind, until } from "./support/fault-kit.js";
 import type { DecisionRecord } from "../src/audit/decision-record.js";
 import { CONFIRM_BOUND_MS } from "../src/jobs/confirm-bulk.js";
 import { Pacer } from "../src/github/pacer.js";
@@ -316,13 +316,14 @@ describe("no request is reviewed twice", () => {
     await start();
     const [request] = backlog("approve", 42, 1);
     github.addRequest(ORG, request!);
-    // The sweep's review call is slow: the webhook arrives while the sweep holds the request.
-    github.inject({ method: "POST", path: "/orgs/octo-org/personal-access-token-requests/42" }, [
-      { delayMs: 300 },
-    ]);
+    // The sweep's review call is at GitHub, unanswered, when the webhook arrives.
+    const review = "/orgs/octo-org/personal-access-token-requests/42";
+    const answer = gate();
+    github.inject({ method: "POST", path: review }, [answer]);
     const sweep = service.scheduler.sweep("test");
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await until(() => github.count("POST", review) === 1, 10_000, "the sweep's review call");
     const response = await deliverCreated(request!, "during-sweep");
+    answer.open();
     await sweep;
     expect(response.statusCode).toBe(200);
     expect(github.reviews).toHaveLength(1);
@@ -335,18 +336,22 @@ describe("no request is reviewed twice", () => {
     await start();
     const [request] = backlog("approve", 43, 1);
     github.addRequest(ORG, request!);
-    // The sweep's list is slow: it is read before the webhook's review and answered after it.
-    github.inject({ method: "GET", path: "/orgs/octo-org/personal-access-token-requests" }, [
-      { delayMs: 300 },
-    ]);
+    // The sweep's list is read before the webhook's review and answered after it.
+    const list = "/orgs/octo-org/personal-access-token-requests";
+    const answer = gate();
+    github.inject({ method: "GET", path: list }, [answer]);
     const sweep = service.scheduler.sweep("test");
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    await deliverCreated(request!, "before-list");
+    await until(() => github.count("GET", list) === 1, 10_000, "the sweep's list call");
+    expect((await deliverCreated(request!, "before-list")).statusCode).toBe(200);
+    answer.open();
     const [summary] = await sweep;
     expect(github.reviews).toHaveLength(1);
-    // Whichever way the race went, one review, and the other path knew.
-    expect(summary!.already_handled + summary!.pending).toBeGreaterThanOrEqual(0);
-    expect(decisions().filter((r) => r.review_status === "reviewed")).toHaveLength(1);
+    // The list still showed it; the sweep knew the webhook had reviewed it and did not ask GitHub again.
+    expect(summary).toMatchObject({ pending: 1, already_handled: 1, approved: 0 });
+    expect(decisions().map((r) => [r.trigger, r.review_status])).toEqual([
+      ["webhook", "reviewed"],
+      ["sweep", "already_handled"],
+    ]);
   });
 });
 
@@ -441,10 +446,7 @@ describe("a burst beyond the pacing", () => {
     expect(statuses.filter((s) => s === 202).length).toBeGreaterThan(0);
     expect(statuses.every((s) => s === 200 || s === 202)).toBe(true);
     // The deferred sweep runs on its own, a moment later.
-    const deadline = Date.now() + 5000;
-    while (github.pending(ORG).length > 0 && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 50));
-    expect(github.pending(ORG)).toEqual([]);
+    await until(() => github.pending(ORG).length === 0, 10_000, "the deferred sweep");
     expect(reviewCounts().size).toBe(30);
     expect([...reviewCounts().values()].every((n) => n === 1)).toBe(true);
     expect(github.reviews.filter((r) => r.via === "bulk").length).toBe(

@@ -173,6 +173,12 @@ export class Scheduler {
       await eachAtMost(this.options.orgConcurrency ?? 8, elsewhere, async ({ target, since }) => {
         const lock = await this.#whenFree(kind, target.org, since);
         if (lock) results.push(await this.#holding(lock, target, `${runId}-${target.org}`, each));
+        // Said, so that a run that leaves an org to another replica still ends in a line for that org.
+        else if (!this.#stopped)
+          logger.info(
+            { event: `${kind}_covered`, run_id: runId, org: target.org },
+            `${kind} of ${target.org} covered by another replica's run`,
+          );
       });
     } catch (error) {
       if (kind === "sweep") this.options.sweep.metrics.sweeps.inc({ result: "failed" });

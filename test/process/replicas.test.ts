@@ -130,13 +130,15 @@ describe.runIf(available)("three replicas sharing Redis", () => {
     );
     for (const pair of answers) for (const answer of pair) expect([200, 202]).toContain(answer.status);
     for (const [delivery, route] of proxy.routes) expect(new Set(route).size, delivery).toBe(2);
-    await Promise.all(
+    // Each replica's start-up sweep ends: it swept the org, or another replica's sweep covered it.
+    const sweepEnds = await Promise.all(
       started.map((r) =>
-        r
-          .waitForLine((line) => line.msg === "sweep done" || line.msg === "sweep failed", 60_000)
-          .catch(() => null),
+        r.waitForLine((line) => line.event === "sweep" || line.event === "sweep_covered", 60_000),
       ),
     );
+    expect(sweepEnds.filter((line) => line.event === "sweep")).not.toHaveLength(0);
+    for (const end of sweepEnds) expect(end).toMatchObject({ org: ORG });
+    for (const end of sweepEnds.filter((line) => line.event === "sweep")) expect(end.error).toBeNull();
     await until(
       () =>
         reviewCounts(github!).size === generated.filter((g) => EXPECTED[g.kind].outcome !== "review").length,
@@ -229,7 +231,7 @@ describe.runIf(available)("three replicas sharing Redis", () => {
     expect(metrics).toMatch(/^pat_warden_shared_state_up 1$/m);
   }, 120_000);
 
-  it("a push to one replica: a request delivered to another 200 ms later is judged by the new policy", async () => {
+  it("a push to one replica: the others drop their cached policy, and judge the next request by the new one", async () => {
     await startGround();
     const repos = new StandInRepos(github!);
     const file = ".github/pat-warden.yml";
@@ -262,7 +264,6 @@ describe.runIf(available)("three replicas sharing Redis", () => {
       commits: [{ id: revision, added: [], modified: [file], removed: [] }],
       installation: { id: INSTALLATION },
     };
-    const pushedAt = Date.now();
     const answer = await deliver({
       url: `${pushed.url}/api/github/webhooks`,
       secret: SECRET,
@@ -270,7 +271,8 @@ describe.runIf(available)("three replicas sharing Redis", () => {
       body: JSON.stringify(push),
     });
     expect(answer.status).toBe(200);
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, pushedAt + 200 - Date.now())));
+    await other.waitForLine((line) => line.event === "policy_invalidated" && line.org === ORG);
+    expect(pushed.lines.some((line) => line.event === "policy_invalidated")).toBe(false);
     expect((await send(other.url, later!)).status).toBe(200);
     expect(decisionsOf(other).at(-1)).toMatchObject({
       request_id: later!.id,

@@ -164,6 +164,13 @@ export function shuffle<T>(random: () => number, items: readonly T[]): T[] {
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** A stand-in fault whose answer is held until the test opens it: what happens while a call is at GitHub. */
+export function gate(): { held: Promise<void>; open: () => void } {
+  let open = () => {};
+  const held = new Promise<void>((resolve) => (open = resolve));
+  return { held, open };
+}
+
 /** Polls `condition` every few ms until it holds, or fails after `timeoutMs`. */
 export async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
   const started = Date.now();

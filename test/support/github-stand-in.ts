@@ -66,10 +66,13 @@ export interface Call {
   status: number;
   at: number;
   headers: Record<string, string>;
+  /** True once the stand-in is done with the request: answered, or dropped because its client went away. */
+  ended: boolean;
 }
 /**
- * `hang`: never answered; `delayMs`: answered normally after a delay; `held`: answered normally once the promise
- * settles (the test says when, instead of racing a delay against other work).
+ * `hang`: never answered; `delayMs`: handled after that long (dropped if the client has gone by then); `held`:
+ * handled on receipt (a review takes effect, a list is read then) and answered once the promise settles: the
+ * test says when, instead of racing a delay against other work.
  */
 export type Fault =
   | { status: number; headers?: Record<string, string>; body?: unknown }
@@ -334,6 +337,7 @@ export class GitHubStandIn {
       status: 0,
       at: Date.now(),
       headers: flattenHeaders(req.headers),
+      ended: false,
     };
     this.calls.push(call);
     this.applyDueBulkWork();
@@ -345,11 +349,7 @@ export class GitHubStandIn {
     if (fault && "hang" in fault) return; // never answered; close() destroys the socket
     if (fault && "delayMs" in fault) {
       await sleep(fault.delayMs, undefined, { ref: false });
-      if (req.socket.destroyed) return;
-    }
-    if (fault && "held" in fault) {
-      await fault.held.catch(() => undefined);
-      if (req.socket.destroyed) return;
+      if (req.socket.destroyed) return void (call.ended = true);
     }
     let reply: Reply;
     if (fault && "status" in fault) reply = faultReply(fault);
@@ -357,12 +357,17 @@ export class GitHubStandIn {
     else if (!underApi) reply = notFound().reply();
     else reply = this.secondaryRateLimit(call) ?? this.route(call, url.searchParams, rawBody, req.headers);
 
+    if (fault && "held" in fault) {
+      await fault.held.catch(() => undefined);
+      if (req.socket.destroyed) return void (call.ended = true);
+    }
     call.status = reply.status;
     // A 304 (If-None-Match with the current ETag) does not count against the rate limit on GitHub.
     const headers = {
       ...(reply.status === 304 ? this.chargeRateLimit(rateKey, -1) : rateHeaders),
       ...reply.headers,
     };
+    call.ended = true;
     if (reply.body === undefined) {
       res.writeHead(reply.status, headers).end();
       return;
