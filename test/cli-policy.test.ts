@@ -1,20 +1,11 @@
-import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { PROJECT_ROOT } from "../support/server-process.js";
+import { cli } from "./support/run-cli.js";
+import { PROJECT_ROOT } from "./support/server-process.js";
 
-// `pat-warden explain` and `pat-warden test`, run as users run them (the compiled bin), with the server's
-// parser and evaluator and no credentials.
-
-function cli(...args: string[]) {
-  const result = spawnSync(process.execPath, ["dist/src/cli.js", ...args], {
-    cwd: PROJECT_ROOT,
-    encoding: "utf8",
-    env: { PATH: process.env.PATH ?? "" },
-  });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+// `pat-warden explain` and `pat-warden test`, in process, with the server's parser and evaluator and no
+// credentials (the compiled bin's wiring is checked in test/process/cli.test.ts).
 
 /** Every `<name>.test.yml` under policies/, with its policy `<name>.yml` beside it. */
 function shippedPolicyTests(dir = "policies"): [string, string][] {
@@ -33,21 +24,21 @@ const LIST = "test/fixtures/github/rest.list-pat-grant-requests.200.json";
 const REAL_2024 = "test/fixtures/github/personal_access_token_request.created.gh-patrol-2024.json";
 
 describe("pat-warden test", () => {
-  it("finds the shipped cases", () => {
+  it("finds the shipped cases", async () => {
     expect(shippedPolicyTests()).toContainEqual(["policies/default.yml", "policies/default.test.yml"]);
   });
 
-  it.each(shippedPolicyTests())("%s passes its cases %s", (policy, cases) => {
+  it.each(shippedPolicyTests())("%s passes its cases %s", async (policy, cases) => {
     expect(existsSync(join(PROJECT_ROOT, policy)), `${cases} needs its policy ${policy}`).toBe(true);
-    const { code, stdout, stderr } = cli("test", policy, cases);
+    const { code, stdout, stderr } = await cli("test", policy, cases);
     expect(stderr).toBe("");
     expect(stdout).not.toContain("✗");
     expect(stdout).toMatch(/^\d+ passed, 0 failed$/m);
     expect(code).toBe(0);
   });
 
-  it("passes the bundled policy's cases, at least one per rule and one for no_match", () => {
-    const { stdout } = cli("test", "policies/default.yml", "policies/default.test.yml");
+  it("passes the bundled policy's cases, at least one per rule and one for no_match", async () => {
+    const { stdout } = await cli("test", "policies/default.yml", "policies/default.test.yml");
     const passed = Number(/^(\d+) passed, 0 failed$/m.exec(stdout)?.[1]);
     expect(passed).toBeGreaterThanOrEqual(10);
     expect(stdout.split("\n")[0]).toMatch(
@@ -55,8 +46,8 @@ describe("pat-warden test", () => {
     );
   });
 
-  it("reports a wrong expectation with ✗, what was expected and what happened, and exits 1", () => {
-    const { code, stdout } = cli(
+  it("reports a wrong expectation with ✗, what was expected and what happened, and exits 1", async () => {
+    const { code, stdout } = await cli(
       "test",
       "policies/default.yml",
       "test/fixtures/policy-tests/wrong-expectation.test.yml",
@@ -81,9 +72,9 @@ describe("pat-warden test", () => {
     expect(lines).toContain("2 passed, 3 failed");
   });
 
-  it("rejects an invalid cases file with every error at file:line:col, runs nothing, and exits 2", () => {
+  it("rejects an invalid cases file with every error at file:line:col, runs nothing, and exits 2", async () => {
     const file = "test/fixtures/policy-tests/invalid.test.yml";
-    const { code, stdout, stderr } = cli("test", "policies/default.yml", file);
+    const { code, stdout, stderr } = await cli("test", "policies/default.yml", file);
     expect(code).toBe(2);
     expect(stdout).toBe("");
     expect(stderr.trim().split("\n")).toEqual([
@@ -99,23 +90,33 @@ describe("pat-warden test", () => {
     ]);
   });
 
-  it("exits 1 on an invalid policy (errors with file:line:col) and 2 on usage or unreadable files", () => {
-    const invalid = cli("test", "test/fixtures/policies/cli/two-errors.yml", "policies/default.test.yml");
+  it("exits 1 on an invalid policy (errors with file:line:col) and 2 on usage or unreadable files", async () => {
+    const invalid = await cli(
+      "test",
+      "test/fixtures/policies/cli/two-errors.yml",
+      "policies/default.test.yml",
+    );
     expect(invalid.code).toBe(1);
     expect(invalid.stderr).toContain(
       'test/fixtures/policies/cli/two-errors.yml:4:14 rules[0].outcome: "aprove" is not one of approve, deny, review, continue',
     );
-    expect(cli("test", "policies/default.yml").code).toBe(2);
-    const missing = cli("test", "policies/default.yml", "no/such/cases.yml");
+    expect((await cli("test", "policies/default.yml")).code).toBe(2);
+    const missing = await cli("test", "policies/default.yml", "no/such/cases.yml");
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain("no/such/cases.yml: cannot read: ENOENT");
-    expect(cli("test", "no/such/policy.yml", "policies/default.test.yml").code).toBe(2);
+    expect((await cli("test", "no/such/policy.yml", "policies/default.test.yml")).code).toBe(2);
   });
 });
 
 describe("pat-warden explain", () => {
-  it("walks the sample webhook payload through every rule to the deny and its exact reason", () => {
-    const { code, stdout, stderr } = cli("explain", "--policy", "policies/default.yml", "--request", WEBHOOK);
+  it("walks the sample webhook payload through every rule to the deny and its exact reason", async () => {
+    const { code, stdout, stderr } = await cli(
+      "explain",
+      "--policy",
+      "policies/default.yml",
+      "--request",
+      WEBHOOK,
+    );
     expect(stderr).toBe("");
     expect(code).toBe(0);
     const lines = stdout.split("\n");
@@ -141,8 +142,8 @@ describe("pat-warden explain", () => {
     );
   });
 
-  it("reads an item of the pending-requests list (the REST example, first item) and leaves it to no_match", () => {
-    const { code, stdout } = cli("explain", "--policy", "policies/default.yml", "--request", LIST);
+  it("reads an item of the pending-requests list (the REST example, first item) and leaves it to no_match", async () => {
+    const { code, stdout } = await cli("explain", "--policy", "policies/default.yml", "--request", LIST);
     expect(code).toBe(0);
     const lines = stdout.split("\n");
     expect(lines[0]).toBe(
@@ -162,8 +163,8 @@ describe("pat-warden explain", () => {
     expect(lines.at(-2)).toBe("deny reason: none");
   });
 
-  it("reads a list item carrying its repositories, and one whose repositories are not listed", () => {
-    const listed = cli(
+  it("reads a list item carrying its repositories, and one whose repositories are not listed", async () => {
+    const listed = await cli(
       "explain",
       "--policy",
       "policies/default.yml",
@@ -172,7 +173,7 @@ describe("pat-warden explain", () => {
     );
     expect(listed.stdout).toContain("  repositories: 3 selected repositories: api, docs, web");
     expect(listed.stdout).toContain('decided by: rule "read-only" (line 38)');
-    const unlisted = cli(
+    const unlisted = await cli(
       "explain",
       "--policy",
       "policies/default.yml",
@@ -185,8 +186,8 @@ describe("pat-warden explain", () => {
     expect(unlisted.stdout).toContain("outcome: review");
   });
 
-  it("reads just the personal_access_token_request object", () => {
-    const { code, stdout } = cli(
+  it("reads just the personal_access_token_request object", async () => {
+    const { code, stdout } = await cli(
       "explain",
       "--policy",
       "policies/default.yml",
@@ -198,8 +199,14 @@ describe("pat-warden explain", () => {
     expect(stdout).toContain('decided by: rule "write-selected-repositories" (line 54)');
   });
 
-  it("reads an item of the approved-tokens list (access_granted_at, no created_at) and judges its lifetime from the grant", () => {
-    const { code, stdout, stderr } = cli("explain", "--policy", "policies/default.yml", "--request", GRANTS);
+  it("reads an item of the approved-tokens list (access_granted_at, no created_at) and judges its lifetime from the grant", async () => {
+    const { code, stdout, stderr } = await cli(
+      "explain",
+      "--policy",
+      "policies/default.yml",
+      "--request",
+      GRANTS,
+    );
     expect(stderr).toBe("");
     expect(code).toBe(0);
     const lines = stdout.split("\n");
@@ -211,8 +218,8 @@ describe("pat-warden explain", () => {
     expect(lines).toContain("outcome: review");
   });
 
-  it("explains the real 2024 payload (no token name or id): approved read-only, last rule not reached", () => {
-    const { code, stdout } = cli("explain", "--policy", "policies/default.yml", "--request", REAL_2024);
+  it("explains the real 2024 payload (no token name or id): approved read-only, last rule not reached", async () => {
+    const { code, stdout } = await cli("explain", "--policy", "policies/default.yml", "--request", REAL_2024);
     expect(code).toBe(0);
     const lines = stdout.split("\n");
     expect(lines).toContain("request: #415440 by halain987, token name unknown");
@@ -227,8 +234,8 @@ describe("pat-warden explain", () => {
     expect(lines).toContain("deny reason: none");
   });
 
-  it("--json prints the decision as JSON", () => {
-    const { code, stdout } = cli(
+  it("--json prints the decision as JSON", async () => {
+    const { code, stdout } = await cli(
       "explain",
       "--policy",
       "policies/default.yml",
@@ -263,13 +270,13 @@ describe("pat-warden explain", () => {
       ["write-selected-repositories", true, "deny", true],
     ]);
     const list = JSON.parse(
-      cli("explain", "--policy", "policies/default.yml", "--request", LIST, "--json").stdout,
+      (await cli("explain", "--policy", "policies/default.yml", "--request", LIST, "--json")).stdout,
     );
     expect(list).toMatchObject({ outcome: "review", rule: null, deny_reason: null });
   });
 
-  it("exits 1 with every error at file:line:col when the policy is invalid", () => {
-    const { code, stderr } = cli(
+  it("exits 1 with every error at file:line:col when the policy is invalid", async () => {
+    const { code, stderr } = await cli(
       "explain",
       "--policy",
       "test/fixtures/policies/cli/two-errors.yml",
@@ -282,11 +289,11 @@ describe("pat-warden explain", () => {
     );
   });
 
-  it("exits 1 naming what is missing when the request cannot be read or normalised", () => {
-    const unknown = cli("explain", "--policy", "policies/default.yml", "--request", "package.json");
+  it("exits 1 naming what is missing when the request cannot be read or normalised", async () => {
+    const unknown = await cli("explain", "--policy", "policies/default.yml", "--request", "package.json");
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain("cannot tell what kind of request this is");
-    const incomplete = cli(
+    const incomplete = await cli(
       "explain",
       "--policy",
       "policies/default.yml",
@@ -303,19 +310,29 @@ describe("pat-warden explain", () => {
       "  - personal_access_token_request.owner",
       "  - personal_access_token_request.token_expires_at",
     ]);
-    const missing = cli("explain", "--policy", "policies/default.yml", "--request", "no/such/request.json");
+    const missing = await cli(
+      "explain",
+      "--policy",
+      "policies/default.yml",
+      "--request",
+      "no/such/request.json",
+    );
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain("cannot read no/such/request.json: ENOENT");
   });
 
-  it("exits 2 on usage errors", () => {
-    expect(cli("explain", "--policy", "policies/default.yml").code).toBe(2);
-    expect(cli("explain", "--policy", "policies/default.yml", "--request", WEBHOOK, "--bogus").code).toBe(2);
-    expect(cli("explain", "stray", "--policy", "policies/default.yml", "--request", WEBHOOK).code).toBe(2);
+  it("exits 2 on usage errors", async () => {
+    expect((await cli("explain", "--policy", "policies/default.yml")).code).toBe(2);
+    expect(
+      (await cli("explain", "--policy", "policies/default.yml", "--request", WEBHOOK, "--bogus")).code,
+    ).toBe(2);
+    expect(
+      (await cli("explain", "stray", "--policy", "policies/default.yml", "--request", WEBHOOK)).code,
+    ).toBe(2);
   });
 
-  it("is listed in the usage", () => {
-    const { stdout } = cli("--help");
+  it("is listed in the usage", async () => {
+    const { stdout } = await cli("--help");
     expect(stdout).toContain("explain --policy P --request R [--json]");
     expect(stdout).toContain("test <policy.yml> <cases.yml>");
   });

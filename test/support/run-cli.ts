@@ -1,0 +1,24 @@
+import { format } from "node:util";
+import { vi } from "vitest";
+import { runCli } from "../../src/cli/run-cli.js";
+
+/**
+ * `pat-warden <args>` in this process: what it writes to stdout and stderr, and its exit code, as the compiled
+ * bin would give them (test/process/cli.test.ts checks that the bin is wired to this).
+ */
+export async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  const spies = [
+    vi.spyOn(console, "log").mockImplementation((...items) => void stdout.push(`${format(...items)}\n`)),
+    vi.spyOn(console, "error").mockImplementation((...items) => void stderr.push(`${format(...items)}\n`)),
+    vi.spyOn(process.stdout, "write").mockImplementation((chunk) => stdout.push(String(chunk)) > 0),
+    vi.spyOn(process.stderr, "write").mockImplementation((chunk) => stderr.push(String(chunk)) > 0),
+  ];
+  try {
+    const code = await runCli(args);
+    return { code, stdout: stdout.join(""), stderr: stderr.join("") };
+  } finally {
+    for (const spy of spies) spy.mockRestore();
+  }
+}
