@@ -5,6 +5,9 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     testTimeout: 20_000,
+    // The default is one worker per core less one: one worker on a 2-core machine. The process suites mostly
+    // wait on child processes and sockets, so several of them overlap well.
+    maxWorkers: 4,
     hookTimeout: 30_000,
     // CI reads the JSON report to print its own "N passed, N failed" line.
     reporters: process.env.CI ? ["default", "json"] : ["default"],
@@ -12,7 +15,13 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: "unit", include: ["test/**/*.test.ts"], exclude: ["test/process/**"] },
+        test: {
+          name: "unit",
+          include: ["test/**/*.test.ts"],
+          exclude: ["test/process/**"],
+          // One module graph per worker, not per file: no test here relies on a fresh copy of a module.
+          isolate: false,
+        },
       },
       {
         extends: true,
