@@ -7,7 +7,7 @@ export default defineConfig({
     testTimeout: 20_000,
     // The default is one worker per core less one: one worker on a 2-core machine. The process suites mostly
     // wait on child processes and sockets, so several of them overlap well.
-    maxWorkers: 4,
+    maxWorkers: 3,
     hookTimeout: 30_000,
     // CI reads the JSON report to print its own "N passed, N failed" line.
     reporters: process.env.CI ? ["default", "json"] : ["default"],
@@ -27,6 +27,9 @@ export default defineConfig({
         extends: true,
         test: {
           name: "process",
+          // Starting servers and redis-server takes seconds on a busy machine: a test fails on what it
+          // checks, not on the machine's load.
+          testTimeout: 60_000,
           include: ["test/process/**/*.test.ts"],
           globalSetup: ["test/support/build.ts"],
         },
