@@ -68,6 +68,8 @@ export interface ServiceDeps {
    * retries by these two as well.
    */
   now?: () => number;
+  /** The webhook reviews' clock: their deadline, retry backoff and pacing waits; real time unless given. */
+  reviewClock?: { now: () => number; sleep: (ms: number) => Promise<void> };
 }
 
 /**
@@ -92,6 +94,7 @@ export function createJobs(config: Config, deps: ServiceDeps) {
       minIntervalMs: config.reviewMinIntervalMs,
       concurrency: config.reviewConcurrency,
       ...(state.slots ? { slots: state.slots } : {}),
+      ...(deps.reviewClock ?? {}),
     }),
     requests: state.requests,
     handedOver: state.handedOver,
@@ -180,6 +183,7 @@ export async function createService(config: Config, deps: ServiceDeps): Promise<
       reviewDeadlineMs: config.reviewDeadlineMs,
       attemptTimeoutMs: config.attemptTimeoutMs,
       deferToSweep,
+      ...(deps.reviewClock ? { now: deps.reviewClock.now, retrySleep: deps.reviewClock.sleep } : {}),
     },
     // Reads made while handling a webhook (the policy, facts) retry within the webhook's deadline.
     (installationId, deliveryId) =>

@@ -42,6 +42,8 @@ export interface PipelineOptions {
   /** First retry backoff; doubles per attempt. */
   retryBaseDelayMs?: number;
   now?: () => number;
+  /** How review retries wait between attempts; real time unless given. */
+  retrySleep?: (ms: number) => Promise<void>;
   /** Review issues for requests left to a human, and closing them when requests end. */
   humanReview?: HumanReview;
 }
@@ -183,6 +185,7 @@ async function callReview(
           attemptTimeoutMs: options.attemptTimeoutMs,
           baseDelayMs: options.retryBaseDelayMs,
           now,
+          ...(options.retrySleep ? { sleep: options.retrySleep } : {}),
         },
       },
     );

@@ -64,6 +64,7 @@ export interface Call {
   query: string;
   /** 0 while the request is unanswered (a hang fault, or a delay still running). */
   status: number;
+  /** When it arrived, by the stand-in's clock. */
   at: number;
   headers: Record<string, string>;
   /** True once the stand-in is done with the request: answered, or dropped because its client went away. */
@@ -335,7 +336,7 @@ export class GitHubStandIn {
       path: underApi ? url.pathname.slice(API_PREFIX.length) : url.pathname,
       query: url.search.slice(1),
       status: 0,
-      at: Date.now(),
+      at: this.clock(),
       headers: flattenHeaders(req.headers),
       ended: false,
     };

@@ -65,6 +65,8 @@ export async function startTestService(options: {
   orgPolicies?: boolean;
   sleep?: (ms: number) => Promise<void>;
   now?: () => number;
+  /** The webhook reviews' deadline, retry and pacing clock. */
+  reviewClock?: TestClock;
 }): Promise<TestService & { orgPolicies: OrgPolicySource | null }> {
   const logs = capturingStream();
   const audit = collectingAudit();
@@ -89,6 +91,7 @@ export async function startTestService(options: {
     ...(options.auditToLog ? {} : { audit }),
     ...(options.sleep ? { sleep: options.sleep } : {}),
     ...(options.now ? { now: options.now } : {}),
+    ...(options.reviewClock ? { reviewClock: options.reviewClock } : {}),
   });
   return { ...service, audit, logs, orgPolicies };
 }
@@ -108,8 +111,36 @@ export function sharedClock() {
       skew += ms;
       return Promise.resolve();
     },
+    /** Moves the clock on, as if that much time had passed. */
+    advance: (ms: number) => void (skew += ms),
   };
 }
+
+/**
+ * A clock that moves only when the test moves it, and whose waits end only then: what happens while a call
+ * waits (for GitHub's retry-after, say) is staged step by step.
+ */
+export function steppedClock() {
+  // Still between steps, so that a step of 999 ms is exactly that.
+  let current = Date.now();
+  const sleepers: { until: number; wake: () => void }[] = [];
+  const now = () => current;
+  return {
+    now,
+    sleep: (ms: number) => new Promise<void>((wake) => sleepers.push({ until: now() + ms, wake })),
+    /** How many waits have not ended. */
+    sleeping: () => sleepers.length,
+    advance(ms: number) {
+      current += ms;
+      for (const sleeper of sleepers.filter((s) => s.until <= now())) {
+        sleepers.splice(sleepers.indexOf(sleeper), 1);
+        sleeper.wake();
+      }
+    },
+  };
+}
+
+export type TestClock = { now: () => number; sleep: (ms: number) => Promise<void> };
 
 /**
  * The GitHub stand-in with these installations, and the real service pointed at it. Close both after. The
@@ -122,6 +153,8 @@ export async function startWithGitHub(options: {
   installations?: [org: string, id: number][];
   orgPolicies?: boolean;
   bulkDelayMs?: number;
+  /** The webhook reviews' deadline, retries and pacing on the clock too. */
+  reviewClock?: boolean;
 }) {
   const clock = sharedClock();
   const github = await startGitHubStandIn({
@@ -136,6 +169,7 @@ export async function startWithGitHub(options: {
     env: { GHE_HOST: github.host, GHE_PROTOCOL: "http", ...options.env },
     now: clock.now,
     sleep: clock.sleep,
+    ...(options.reviewClock ? { reviewClock: clock } : {}),
   });
   return { github, service, clock };
 }
