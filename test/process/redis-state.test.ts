@@ -117,7 +117,12 @@ describe.runIf(available)("shared state in Redis", () => {
     // The holder's process dies: its connection goes, nothing renews the lock.
     const mortal = replica({ prefix: "locks-mortal", lockTtlMs: 600 });
     const survivor = replica({ prefix: "locks-mortal", lockTtlMs: 600 });
-    await until(() => mortal.state.status().status === "ok", 5000, "connected");
+    // Both connected: a replica not yet connected would take the lock in its own memory (fence 0).
+    await until(
+      () => mortal.state.status().status === "ok" && survivor.state.status().status === "ok",
+      5000,
+      "connected",
+    );
     const first = (await mortal.state.locks.acquire("sweep", "octo-org")) as OrgLock;
     await mortal.state.close();
     const diedAt = Date.now();

@@ -350,6 +350,8 @@ export class GitHubStandIn {
     if (fault && "hang" in fault) return; // never answered; close() destroys the socket
     if (fault && "delayMs" in fault) {
       await sleep(fault.delayMs, undefined, { ref: false });
+      // A client that gave up while the event loop was too busy to notice has its close read first.
+      await new Promise((resolve) => setImmediate(resolve));
       if (req.socket.destroyed) return void (call.ended = true);
     }
     let reply: Reply;

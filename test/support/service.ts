@@ -100,12 +100,15 @@ export async function startTestService(options: {
  * A clock shared by the stand-in and the service: the service's waits for bulk calls (1 s, 2 s, …) advance it at
  * once instead of sleeping, and the stand-in carries out accepted bulk work when it is due by that clock.
  */
-export function sharedClock() {
+export function sharedClock({ still = false } = {}) {
   const waits: number[] = [];
   let skew = 0;
+  // `still`: the clock moves only by its waits and `advance`, not with real time, so that how long the machine
+  // takes to run the calls between waits changes nothing.
+  const start = Date.now();
   return {
     waits,
-    now: () => Date.now() + skew,
+    now: () => (still ? start : Date.now()) + skew,
     sleep: (ms: number) => {
       waits.push(ms);
       skew += ms;
