@@ -4,7 +4,7 @@ import type { LifecycleRecord } from "./audit/decision-record.js";
 import { handleCreated, type PipelineOptions } from "./intake/handle-request.js";
 import { readyClient, type Client } from "./github/client.js";
 import type { FactCache } from "./github/requester-facts.js";
-import type { OrgPolicySource } from "./policy-store/org-policy-source.js";
+import type { OrgPolicySource, PolicyPush } from "./policy-store/org-policy-source.js";
 import { checkPolicyPullRequest } from "./pr-check/check-pull-request.js";
 
 /** Where each org keeps its policy, and what to do when it changes. */
@@ -17,7 +17,7 @@ export interface PolicyRepoOptions {
   /** GitHub calls one pull request's check run may make (POLICY_CHECK_MAX_CALLS). */
   checkMaxCalls?: number;
   /** Called when a push may have changed an org's policy, before reloading it (tell the other replicas). */
-  onPush?: (org: string) => void;
+  onPush?: (org: string, push: PolicyPush) => void;
 }
 
 /** An error whose `status` the webhook route answers with (through Probot too: Octokit's webhooks keep it). */
@@ -187,12 +187,13 @@ function watchPolicyRepo(
     // The last commit touching the file says what the push did to it: a deletion seen here is what lets an org
     // that had a policy fall back (a file gone without one fails closed).
     const last = touching.at(-1);
-    policyRepo.source.invalidate(org, {
+    const push: PolicyPush = {
       removed: last?.removed?.includes(policyRepo.path) ?? false,
       actor: context.payload.sender?.login ?? context.payload.pusher?.name ?? null,
       commit: context.payload.after ?? null,
-    });
-    policyRepo.onPush?.(org);
+    };
+    policyRepo.source.invalidate(org, push);
+    policyRepo.onPush?.(org, push);
     const state = await policyRepo.source.forOrg(org, { client: readyClient(context.octokit) });
     if (state.ok) policyRepo.onChange(org);
   });

@@ -13,7 +13,7 @@ import { gitHubOctokit, REAL_TIME, type CallClock } from "./github/octokit.js";
 import { Pacer } from "./github/pacer.js";
 import { FactCache } from "./github/requester-facts.js";
 import { Scheduler } from "./jobs/scheduler.js";
-import type { OrgPolicySource } from "./policy-store/org-policy-source.js";
+import type { OrgPolicySource, PolicyPush } from "./policy-store/org-policy-source.js";
 import { redisState } from "./state/redis-state.js";
 import { localState, type SharedState } from "./state/shared-state.js";
 import { HumanReview } from "./human-review/human-review.js";
@@ -159,15 +159,15 @@ export async function createService(config: Config, deps: ServiceDeps): Promise<
         onChange: (org: string) => void scheduler.sweep("policy_change", org).catch(() => undefined),
         checkMaxCalls: config.policyCheckMaxCalls,
         // Every other replica reloads the org's policy now, not at its next refresh.
-        onPush: (org: string) => void state.policyEvents.publish(org),
+        onPush: (org: string, push: PolicyPush) => void state.policyEvents.publish(org, push),
       }
     : null;
   if (policyRepo) {
     const source = policyRepo.source;
-    await state.policyEvents.subscribe((org) => {
-      source.invalidate(org);
+    await state.policyEvents.subscribe((org, push) => {
+      source.invalidate(org, push);
       deps.logger.info(
-        { event: "policy_invalidated", org },
+        { event: "policy_invalidated", org, removed: push.removed },
         `${org}'s policy changed on another replica: reloaded at its next use`,
       );
     });

@@ -181,15 +181,16 @@ describe.runIf(available)("shared state in Redis", () => {
     expect(await a.slots!.reserve("2002", 400, 1000)).toBeNull();
   });
 
-  it("a policy change published by one replica reaches the others, not itself", async () => {
+  it("a policy change published by one replica reaches the others, not itself, with what the push did", async () => {
     const [a, b] = await pair();
-    const heardByA: string[] = [];
-    const heardByB: string[] = [];
-    await a.policyEvents.subscribe((org) => heardByA.push(org));
-    await b.policyEvents.subscribe((org) => heardByB.push(org));
-    await a.policyEvents.publish("octo-org");
+    const heardByA: unknown[] = [];
+    const heardByB: unknown[] = [];
+    await a.policyEvents.subscribe((org, push) => heardByA.push([org, push]));
+    await b.policyEvents.subscribe((org, push) => heardByB.push([org, push]));
+    const deletion = { removed: true, actor: "alice", commit: "c".repeat(40) };
+    await a.policyEvents.publish("octo-org", deletion);
     await until(() => heardByB.length > 0, 5000, "policy change heard");
-    expect(heardByB).toEqual(["octo-org"]);
+    expect(heardByB).toEqual([["octo-org", deletion]]);
     expect(heardByA).toEqual([]);
   });
 });

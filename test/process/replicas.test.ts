@@ -280,4 +280,50 @@ describe.runIf(available)("three replicas sharing Redis", () => {
       policy_revision: revision,
     });
   }, 60_000);
+
+  it("a push deleting the policy file, seen by one replica: the other falls back to the bundled policy, not closed", async () => {
+    await startGround();
+    const repos = new StandInRepos(github!);
+    const file = ".github/pat-warden.yml";
+    repos.commit(ORG, ".github", file, "version: 1\nno_match: review\nrules: []\n");
+    const env = { POLICY_REFRESH_SECONDS: "3600" };
+    const [pushed, other] = await Promise.all([startReplica(env), startReplica(env)]);
+    const [before, after] = [13000, 13001].map((id) => ({ id, kind: "approve" as Kind }));
+    for (const g of [before!, after!]) github!.addRequest(ORG, requestOfKind(g.kind, g.id));
+    // The other replica has read the org's file: a file gone without a known deletion would fail it closed.
+    expect((await send(other.url, before!)).status).toBe(200);
+    expect(decisionsOf(other).at(-1)).toMatchObject({ request_id: before!.id, outcome: "review" });
+
+    const revision = repos.commit(ORG, ".github", file, null);
+    const push = {
+      ref: "refs/heads/main",
+      before: "0".repeat(40),
+      after: revision,
+      repository: {
+        name: ".github",
+        full_name: `${ORG}/.github`,
+        default_branch: "main",
+        owner: { login: ORG },
+      },
+      organization: { login: ORG },
+      sender: { login: "policy-owner", type: "User" },
+      commits: [{ id: revision, added: [], modified: [], removed: [file] }],
+      installation: { id: INSTALLATION },
+    };
+    const answer = await deliver({
+      url: `${pushed.url}/api/github/webhooks`,
+      secret: SECRET,
+      event: "push",
+      body: JSON.stringify(push),
+    });
+    expect(answer.status).toBe(200);
+    await other.waitForLine((line) => line.event === "policy_invalidated" && line.removed === true);
+    expect((await send(other.url, after!)).status).toBe(200);
+    // The bundled policy (policies/default.yml) approves this kind: judged, not failed closed.
+    expect(decisionsOf(other).at(-1)).toMatchObject({
+      request_id: after!.id,
+      outcome: "approve",
+      policy_source: "policies/default.yml",
+    });
+  }, 60_000);
 });
