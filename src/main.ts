@@ -8,6 +8,9 @@ import { redactRedisUrl } from "./state/redis-url.js";
 import { setupHelp } from "./ops/setup-help.js";
 
 /** The only place that reads the environment and opens a port. */
+/** How long the start waits for Redis before starting jobs without it. */
+const STATE_CONNECT_MS = 5000;
+
 async function main(): Promise<void> {
   // `.env` is for local use; variables already set win.
   if (existsSync(".env")) process.loadEnvFile(".env");
@@ -55,6 +58,12 @@ async function main(): Promise<void> {
     },
     "pat-warden ready",
   );
+  // The start-up sweep takes org locks and claims: in Redis, not this process's memory, when Redis is there.
+  if (!(await state.connected(STATE_CONNECT_MS)))
+    lifecycle.error(
+      { event: "shared_state_unreachable", within_ms: STATE_CONNECT_MS },
+      "Redis did not answer at start: jobs start on this replica's memory until it does",
+    );
   // Requests whose webhooks were missed while the server was down are still pending on GitHub: sweep them.
   scheduler.start({ sweepNow: config.sweepOnStart });
 

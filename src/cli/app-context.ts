@@ -1,7 +1,6 @@
 import { existsSync } from "node:fs";
 import { EX_CONFIG, loadConfig, type Config } from "../config.js";
 import { createJobs } from "../create-service.js";
-import { localState } from "../state/shared-state.js";
 import { createLogger } from "../ops/logger.js";
 import { choosePolicySource } from "../policy-store/choose-policy-source.js";
 import { setupHelp } from "../ops/setup-help.js";
@@ -37,6 +36,13 @@ export async function appContext(overrides: Partial<Config> = {}) {
   if (!chosen.ok) {
     throw new CliExit(EX_CONFIG, `the policy is invalid:\n${chosen.errors.map((e) => `  ${e}`).join("\n")}`);
   }
-  // Its own memory even with REDIS_URL: a one-off command holds no connection open (GitHub refuses a second review).
-  return { config, jobs: createJobs(config, { logger, policies: chosen.policies, state: localState() }) };
+  // With REDIS_URL the command works as one more replica: it waits for an org another replica is sweeping, and
+  // claims each request before reviewing it, so it never reviews what a server is reviewing. `close` ends its
+  // connection (the command then exits).
+  const jobs = createJobs(config, { logger, policies: chosen.policies });
+  if (!(await jobs.state.connected(5000)))
+    logger.error(
+      "Redis did not answer within 5 s: this command runs on its own memory, as one more replica would",
+    );
+  return { config, jobs, close: () => jobs.state.close() };
 }

@@ -15,14 +15,18 @@ export async function grantsCommand(args: string[]): Promise<number> {
     options: { org: { type: "string" }, revoke: { type: "boolean" }, json: { type: "boolean" } },
   });
   // One run has no memory of earlier ones, so no grace: "would revoke" is what --revoke would do now.
-  const { config, jobs } = await appContext({ revokeNonCompliant: values.revoke ?? false, revokeGraceMs: 0 });
+  const { config, jobs, close } = await appContext({
+    revokeNonCompliant: values.revoke ?? false,
+    revokeGraceMs: 0,
+  });
   if (values.revoke && config.mode === "dry-run") {
+    await close();
     throw new CliExit(
       2,
       "--revoke with DRY_RUN=true: dry-run changes nothing on GitHub; unset DRY_RUN to revoke",
     );
   }
-  const summaries = await jobs.scheduler.auditGrants("cli", values.org);
+  const summaries = await jobs.scheduler.auditGrants("cli", values.org).finally(close);
   if (values.json) console.log(JSON.stringify(summaries, null, 2));
   else printTable(summaries);
   return summaries.some((s) => s.error !== null || s.revoke_failed > 0) ? 1 : 0;

@@ -12,8 +12,8 @@ export async function sweepCommand(args: string[]): Promise<number> {
     args,
     options: { org: { type: "string" }, "dry-run": { type: "boolean" }, json: { type: "boolean" } },
   });
-  const { jobs } = await appContext(values["dry-run"] ? { mode: "dry-run" } : {});
-  const summaries = await jobs.scheduler.sweep("cli", values.org);
+  const { jobs, close } = await appContext(values["dry-run"] ? { mode: "dry-run" } : {});
+  const summaries = await jobs.scheduler.sweep("cli", values.org).finally(close);
   if (values.json) console.log(JSON.stringify(summaries, null, 2));
   else printTable(summaries);
   return summaries.some((s) => s.error !== null || s.review_failed > 0) ? 1 : 0;

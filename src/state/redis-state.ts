@@ -57,6 +57,20 @@ export function redisState(options: RedisStateOptions): SharedState {
     // leave the request to a human, never a deny).
     handedOver: new LocalHandedOver(),
     status: () => ({ status: health.up ? "ok" : "degraded", store: address }),
+    connected: (withinMs) => {
+      if (redis.status === "ready") return Promise.resolve(true);
+      return new Promise<boolean>((resolve) => {
+        const ready = () => {
+          clearTimeout(timer);
+          resolve(true);
+        };
+        const timer = setTimeout(() => {
+          redis.off("ready", ready);
+          resolve(false);
+        }, withinMs);
+        redis.once("ready", ready);
+      });
+    },
     close: async () => {
       redis.disconnect();
       subscriber.disconnect();

@@ -29,6 +29,12 @@ export interface SharedState {
   slots: PaceSlots | null;
   policyEvents: PolicyEvents;
   status(): SharedStatus;
+  /**
+   * Waits up to `withinMs` for the shared store to answer; false if it did not (work then starts on this
+   * process's memory, as when Redis fails later). Jobs started at once (the start-up sweep, a CLI command) would
+   * otherwise run on local state while the connection is still being made.
+   */
+  connected(withinMs: number): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -43,6 +49,7 @@ export function localState(): SharedState {
     slots: null,
     policyEvents: localPolicyEvents,
     status: () => ({ status: "local", store: "memory" }),
+    connected: async () => true,
     close: async () => undefined,
   };
 }
