@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import type { GitHubStandIn, PatRequest } from "./support/github-stand-in.js";
 import { sampleRequest, webhookPayload } from "./support/samples.js";
-import { deliverWebhook, gate, requestOfKind, until } from "./support/fault-kit.js";
+import { deliverWebhook, gate, optionsOfKind, requestOfKind, until } from "./support/fault-kit.js";
 import type { DecisionRecord } from "../src/audit/decision-record.js";
 import { CONFIRM_BOUND_MS } from "../src/jobs/confirm-bulk.js";
 import { Pacer } from "../src/github/pacer.js";
@@ -279,6 +279,44 @@ describe("bulk reviews, which GitHub carries out after its 202", () => {
     github.applyBulkWork();
     expect(github.pending(ORG)).toEqual([]);
     expect([...reviewCounts().values()]).toEqual([1, 1, 1]);
+  });
+
+  it("confirms by the tokens sent: a request that moves to a page already read is never taken for gone", async () => {
+    await start({}, Infinity); // GitHub never carries these reviews out
+    // 100 newer requests left to a person fill the first page (newest first); two older ones it approves are on
+    // the second.
+    const base = Date.parse("2026-11-01T00:00:00Z");
+    for (let i = 0; i < 100; i++)
+      github.addRequest(
+        ORG,
+        sampleRequest({
+          ...optionsOfKind("review-admin", 1000 + i),
+          createdAt: new Date(base + (i + 10) * 60_000),
+        }),
+      );
+    for (const id of [1, 2])
+      github.addRequest(
+        ORG,
+        sampleRequest({ ...optionsOfKind("approve", id), createdAt: new Date(base + id) }),
+      );
+    const list = "/orgs/octo-org/personal-access-token-requests";
+    const bulk = gate();
+    github.inject({ method: "POST", path: list }, [bulk]);
+    let done = false;
+    const sweep = service.scheduler.sweep("test").finally(() => (done = true));
+    await until(() => github.count("POST", list) === 1, 10_000, "the bulk review");
+    // Should the confirming list be read page by page, ten of the first page's requests are withdrawn (an owner
+    // denies them) between its pages: the two approved ones move up to the page already read.
+    const secondPage = gate();
+    github.inject({ method: "GET", path: list, query: /(^|&)page=2(&|$)/ }, [secondPage]);
+    bulk.open();
+    const pageTwo = () => github.calls.filter((c) => c.path === list && /(^|&)page=2(&|$)/.test(c.query));
+    await until(() => done || pageTwo().length === 2, 10_000, "the sweep's confirming list");
+    if (!done) for (let i = 0; i < 10; i++) github.withdraw(ORG, 1000 + i);
+    secondPage.open();
+    const [summary] = await sweep;
+    expect(summary).toMatchObject({ approved: 0, unconfirmed: 2 });
+    expect(github.pending(ORG).map((r) => r.id)).toEqual(expect.arrayContaining([1, 2]));
   });
 
   it("judges an unconfirmed request afresh once the hold has passed (a review GitHub lost)", async () => {

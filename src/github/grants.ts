@@ -7,8 +7,10 @@ import { repositoryNames } from "./pending-requests.js";
 
 /** `GET /orgs/{org}/personal-access-tokens`, every page. Items are not yet checked (see `listPendingRequests`). */
 export function listGrants(octokit: Octokit, org: string, retry: RetryOptions) {
-  return paginate(octokit, "GET /orgs/{org}/personal-access-tokens", { org }, retry);
+  return paginate(octokit, GRANTS_ROUTE, { org }, retry);
 }
+
+export const GRANTS_ROUTE = "GET /orgs/{org}/personal-access-tokens";
 
 /** `GET /orgs/{org}/personal-access-tokens/{pat_id}/repositories`, every page: the names. */
 export async function listGrantRepositories(

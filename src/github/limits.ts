@@ -8,3 +8,6 @@ export const MAX_PER_PAGE = 100;
 
 /** Ids per bulk review or bulk revoke call. */
 export const MAX_BULK_IDS = 100;
+
+/** `token_id[]` values in one listing of pending requests or grants (maxItems in the REST schema). */
+export const MAX_TOKEN_IDS = 50;

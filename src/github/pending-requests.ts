@@ -8,8 +8,10 @@ import { parseShape, repositoryItemSchema } from "./shapes.js";
  * not yet checked: each is read (and may fail its schema) on its own, so one malformed item spoils no other.
  */
 export function listPendingRequests(octokit: Octokit, org: string, retry: RetryOptions) {
-  return paginate(octokit, "GET /orgs/{org}/personal-access-token-requests", { org }, retry);
+  return paginate(octokit, PENDING_ROUTE, { org }, retry);
 }
+
+export const PENDING_ROUTE = "GET /orgs/{org}/personal-access-token-requests";
 
 /** `GET /orgs/{org}/personal-access-token-requests/{pat_request_id}/repositories`, every page: the names. */
 export async function listRequestRepositories(

@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { Metrics } from "../ops/metrics.js";
+import { MAX_PER_PAGE, MAX_TOKEN_IDS } from "../github/limits.js";
 import { requestIdOf } from "../github/shapes.js";
 
 /**
@@ -25,6 +26,23 @@ export interface ConfirmOptions {
 
 /** One full listing (every page) and the calls it cost; throws when the list cannot be read. */
 export type Lister = () => Promise<{ items: readonly unknown[]; calls: number }>;
+
+/**
+ * How to list again to confirm: filtered to the tokens sent (nothing moves between pages) when every item sent
+ * names its token and that costs no more calls than the whole list (`listed` items when the job read it); else
+ * the whole list. Large backlogs take the whole list: see listByTokens for what that can miss.
+ */
+export function confirmLister(
+  tokenIds: readonly (number | null)[],
+  listed: number,
+  byTokens: (tokenIds: number[]) => ReturnType<Lister>,
+  whole: Lister,
+): Lister {
+  const known = tokenIds.filter((id): id is number => id !== null);
+  const filteredCalls = Math.ceil(known.length / MAX_TOKEN_IDS);
+  const wholeCalls = Math.max(1, Math.ceil(listed / MAX_PER_PAGE));
+  return known.length === tokenIds.length && filteredCalls <= wholeCalls ? () => byTokens(known) : whole;
+}
 
 /** The waits, in ms, before each listing: doubling from one second, together exactly `boundMs`. */
 export function confirmWaits(boundMs: number): number[] {

@@ -3,11 +3,12 @@ import { readyClient, type Octokit } from "../github/client.js";
 import type { AuditLog } from "../audit/audit-log.js";
 import type { GrantRecord } from "../audit/grant-record.js";
 import { grantErrorRecord, grantRecord } from "../audit/grant-record.js";
-import { listGrants, revokeGrants } from "../github/grants.js";
+import { GRANTS_ROUTE, listGrants, revokeGrants } from "../github/grants.js";
 import type { GrantItem } from "../github/shapes.js";
 import { MAX_BULK_IDS } from "../github/limits.js";
 import type { Pacer } from "../github/pacer.js";
-import { confirmBulk, type ConfirmOptions } from "./confirm-bulk.js";
+import { confirmBulk, confirmLister, type ConfirmOptions } from "./confirm-bulk.js";
+import { listByTokens } from "../github/list-by-tokens.js";
 import { openOrgJob } from "./open-org-job.js";
 import { callsWithin, type RetryOptions } from "../github/retry.js";
 import type { Metrics } from "../ops/metrics.js";
@@ -229,7 +230,12 @@ async function revoke(
   }
   if (submitted.length === 0) return;
   const ids = submitted.map((finding) => finding.grant.id);
-  const list = () => listGrants(target.octokit, target.org, retry());
+  const list = confirmLister(
+    submitted.map((finding) => finding.grant.token_id ?? null),
+    summary.grants,
+    (tokenIds) => listByTokens(target.octokit, GRANTS_ROUTE, target.org, tokenIds, retry()),
+    () => listGrants(target.octokit, target.org, retry()),
+  );
   const { remaining, calls } = await confirmBulk("revoke", target.org, ids, list, options);
   summary.calls.confirm = calls;
   for (const finding of submitted) {

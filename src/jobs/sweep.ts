@@ -7,11 +7,12 @@ import {
   type Mode,
   type RecordInput,
 } from "../audit/decision-record.js";
-import { confirmBulk, type ConfirmOptions } from "./confirm-bulk.js";
+import { confirmBulk, confirmLister, type ConfirmOptions } from "./confirm-bulk.js";
+import { listByTokens } from "../github/list-by-tokens.js";
 import { openOrgJob } from "./open-org-job.js";
 import { MAX_BULK_IDS } from "../github/limits.js";
 import type { Pacer } from "../github/pacer.js";
-import { listPendingRequests } from "../github/pending-requests.js";
+import { listPendingRequests, PENDING_ROUTE } from "../github/pending-requests.js";
 import { callsWithin, type RetryOptions } from "../github/retry.js";
 import { reviewInBulk } from "../github/review-in-bulk.js";
 import { reviewRequest, type ReviewAction } from "../github/review-request.js";
@@ -303,7 +304,12 @@ async function confirm(
   retry: () => RetryOptions,
 ): Promise<void> {
   const ids = submitted.map((entry) => entry.id!);
-  const list = () => listPendingRequests(target.octokit, target.org, retry());
+  const list = confirmLister(
+    submitted.map((entry) => entry.request?.tokenId ?? null),
+    summary.pending,
+    (tokenIds) => listByTokens(target.octokit, PENDING_ROUTE, target.org, tokenIds, retry()),
+    () => listPendingRequests(target.octokit, target.org, retry()),
+  );
   const { remaining, calls } = await confirmBulk("review", target.org, ids, list, options);
   summary.calls.confirm = calls;
   // Settled together (with shared claims, one round trip to Redis), unconfirmed ones too: see above.

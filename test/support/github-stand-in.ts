@@ -80,7 +80,8 @@ export type Fault =
   | { hang: true }
   | { delayMs: number }
   | { held: Promise<unknown> };
-export type FaultMatch = { method?: string; path: string | RegExp };
+/** `query`: tested against the query string (without "?"), when given. */
+export type FaultMatch = { method?: string; path: string | RegExp; query?: RegExp };
 
 const API_PREFIX = "/api/v3";
 const DOCS = "https://docs.github.com/rest";
@@ -508,7 +509,7 @@ export class GitHubStandIn {
   }
 
   private listRequests(ctx: Ctx): Reply {
-    const tokenIds = listParam(ctx.query, "token_id").map(Number);
+    const tokenIds = tokenIdFilter(ctx.query);
     const owners = listParam(ctx.query, "owner").map((login) => login.toLowerCase());
     const sign = ctx.query.get("direction") === "asc" ? 1 : -1;
     const items = this.pending(ctx.org)
@@ -595,9 +596,10 @@ export class GitHubStandIn {
 
   private listGrants(ctx: Ctx): Reply {
     // A grant's `repositories` (kept by the samples for the endpoint below) is not part of GitHub's list item.
-    const grants = [...(this.grants.get(ctx.org)?.values() ?? [])].map(
-      ({ repositories: _, ...grant }) => grant,
-    );
+    const tokenIds = tokenIdFilter(ctx.query);
+    const grants = [...(this.grants.get(ctx.org)?.values() ?? [])]
+      .filter((grant) => tokenIds.length === 0 || tokenIds.includes(grant.token_id as number))
+      .map(({ repositories: _, ...grant }) => grant);
     return this.paginate(grants, ctx);
   }
 
@@ -672,6 +674,8 @@ function getOrCreate<V>(map: Map<string, Map<number, V>>, key: string): Map<numb
 
 function matches(match: FaultMatch, call: Call): boolean {
   if (match.method && match.method.toUpperCase() !== call.method.toUpperCase()) return false;
+  if (match.query && !new RegExp(match.query.source, match.query.flags.replace(/[gy]/g, "")).test(call.query))
+    return false;
   if (typeof match.path === "string") return match.path === call.path;
   match.path.lastIndex = 0; // a /g or /y pattern would otherwise match only every other time
   return match.path.test(call.path);
@@ -766,6 +770,13 @@ function parseIds(value: unknown, field: string): number[] {
     Array.isArray(value) && value.length >= 1 && value.length <= 100 && value.every(Number.isInteger);
   if (!valid) throw validationFailed("PersonalAccessTokenRequest", field);
   return value as number[];
+}
+
+/** The `token_id` filter of the two list endpoints: at most 50 values (maxItems), else 422 as GitHub answers. */
+function tokenIdFilter(query: URLSearchParams): number[] {
+  const ids = listParam(query, "token_id").map(Number);
+  if (ids.length > 50) throw new HttpError(422, "Invalid request: token_id has more than 50 items.");
+  return ids;
 }
 
 /** Accepts both `token_id[]=1&token_id[]=2` and `token_id=1,2`. */
