@@ -40,8 +40,16 @@ export interface WebhookEvent {
   payload: unknown;
 }
 
-/** Handles one webhook; a `WebhookError` it throws sets the HTTP answer. */
-export type Receive = (event: WebhookEvent) => Promise<void>;
+/**
+ * What handling came to when it ended well: `done`, or `deferred` (the review was handed to a sweep of the org,
+ * which will make it: answered 202, and a redelivery is a duplicate).
+ */
+export type Handled = { outcome: "done" } | { outcome: "deferred"; message: string };
+
+/** Handles one webhook; a failure is thrown, a `WebhookError`'s `status` setting the HTTP answer. */
+export type Receive = (event: WebhookEvent) => Promise<Handled>;
+
+const DONE: Handled = { outcome: "done" };
 
 type RequestPayload = Partial<EmitterWebhookEvent<"personal_access_token_request">["payload"]>;
 
@@ -51,10 +59,10 @@ type RequestPayload = Partial<EmitterWebhookEvent<"personal_access_token_request
  * pull_request on the policy repositories) goes through Probot, whose context builds a client for every event.
  */
 export function webhookReceiver(probot: Probot, requests: Receive): Receive {
-  return (event) =>
+  return async (event) =>
     event.name === "personal_access_token_request"
       ? requests(event)
-      : probot.receive(event as Parameters<Probot["receive"]>[0]);
+      : (await probot.receive(event as Parameters<Probot["receive"]>[0]), DONE);
 }
 
 /**
@@ -82,8 +90,8 @@ export function requestEvents(
         const record = lifecycleRecord(id, event.action, event);
         options.audit.write(record);
         const installationId = installationIdOf(event);
-        if (!options.humanReview || installationId === null || record.request_id === null) return;
-        return options.humanReview.ended(
+        if (!options.humanReview || installationId === null || record.request_id === null) return DONE;
+        await options.humanReview.ended(
           record.org,
           clientFor(installationId, id),
           record.request_id,
@@ -91,9 +99,10 @@ export function requestEvents(
             ? { how: "cancelled" }
             : { how: event.action, actor: record.actor, byApp: record.actor_type === "Bot" },
         );
+        return DONE;
       }
       default:
-        return;
+        return DONE;
     }
   };
 }
@@ -104,7 +113,7 @@ async function created(
   payload: RequestPayload,
   installationId: number | null,
   client: Client,
-): Promise<void> {
+): Promise<Handled> {
   const { record, transient } = await handleCreated(options, {
     deliveryId,
     receivedAt: (options.now ?? Date.now)(),
@@ -119,10 +128,10 @@ async function created(
   // failing) is handed to a sweep of the org soon, which reviews in bulk: accepted, not failed.
   if (record.review_status === "failed" && transient && options.deferToSweep) {
     options.deferToSweep(record.org);
-    throw new WebhookError(
-      202,
-      `review deferred: a sweep of ${record.org} will review request ${record.request_id}`,
-    );
+    return {
+      outcome: "deferred",
+      message: `review deferred: a sweep of ${record.org} will review request ${record.request_id}`,
+    };
   }
   if (record.review_status === "failed") {
     throw new WebhookError(
@@ -130,6 +139,7 @@ async function created(
       `review call failed (${record.review_error ?? "unknown error"}); request ${record.request_id} stays pending`,
     );
   }
+  return DONE;
 }
 
 function lifecycleRecord(deliveryId: string, action: ClosedAction, payload: RequestPayload): LifecycleRecord {

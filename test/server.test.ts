@@ -243,7 +243,7 @@ describe("a handler that fails without an error", () => {
       receive: () => {
         calls++;
         // A bug that rejects with nothing at all: no message, no status, no `errors`.
-        return calls === 1 ? Promise.reject(undefined) : Promise.resolve();
+        return calls === 1 ? Promise.reject(undefined) : Promise.resolve({ outcome: "done" as const });
       },
       metrics: new Metrics(),
       logger,

@@ -143,20 +143,17 @@ async function webhookRoute(
       return answer(reply, metrics, name, seen === "done" ? 200 : 202, { status: "duplicate", delivery: id });
     }
 
+    const fields = { delivery_id: id, event: name };
     const handling = receive({ id, name, payload }).then(
-      async () => {
+      async (handled) => {
+        // Done as far as deliveries go, also when handed to a sweep: a redelivery is a duplicate.
         await ledger.finish(id);
-        return { status: 200, body: { status: "ok", delivery: id } };
+        if (handled.outcome === "done") return { status: 200, body: { status: "ok", delivery: id } };
+        request.log.info({ ...fields, status: 202 }, handled.message);
+        return { status: 202, body: { status: "deferred", delivery: id, message: handled.message } };
       },
       async (error: unknown) => {
         const first = firstError(error);
-        const fields = { delivery_id: id, event: name };
-        if (first.status === 202) {
-          // Handed to a sweep: done as far as deliveries go, and a redelivery would be a duplicate.
-          await ledger.finish(id);
-          request.log.info({ ...fields, status: 202 }, first.message);
-          return { status: 202, body: { status: "deferred", delivery: id, message: first.message } };
-        }
         const status = typeof first.status === "number" && first.status >= 400 ? first.status : 500;
         // A failure GitHub could fix by redelivering (review call failed, a bug) frees the id; a bad payload does not.
         if (status >= 500) await ledger.release(id);
