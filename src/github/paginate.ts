@@ -8,6 +8,8 @@ export class ReadError extends Error {
   constructor(
     readonly status: number | null,
     message: string,
+    /** The failure may pass (5xx, rate limit, network): worth asking again later. */
+    readonly retryable = false,
   ) {
     super(message);
     this.name = "ReadError";
@@ -59,7 +61,7 @@ export async function paginate(
     } catch (error) {
       const failure = classify(error, Date.now());
       if (!(cached && failure.status === 304))
-        throw new ReadError(failure.status, `${route}: ${failure.message}`);
+        throw new ReadError(failure.status, `${route}: ${failure.message}`, failure.retryable);
       page = cached;
     }
     calls += attempts;

@@ -6,6 +6,7 @@ import type { Decision } from "../policy/evaluate.js";
 import type { TokenRequest } from "../policy/request.js";
 import { closeEnded, closeGone, type Ending } from "./close-issue.js";
 import { remindWaiting } from "./remind.js";
+import { retryDeferred } from "./retry-deferred.js";
 import { listReviewIssues } from "./review-issues.js";
 import { callsWithin } from "../github/retry.js";
 import { handleCommand, type CommentEvent } from "./handle-command.js";
@@ -49,16 +50,18 @@ export class HumanReview {
 
   /**
    * After a sweep judged the org's pending requests: issues for those left to a human that have none, and every
-   * open issue whose request is no longer pending closed. `stillPending`: the ids the sweep did not review.
+   * open issue whose request is no longer pending closed, commands kept because GitHub could not answer taken
+   * again, reminders posted. `stillPending`: the ids the sweep did not review.
    */
   async afterSweep(
-    org: string,
+    target: { org: string; installationId: number },
     octokit: Octokit,
     policy: CompiledPolicy,
     leftToHuman: readonly { request: TokenRequest; decision: Decision }[],
     stillPending: ReadonlySet<number>,
   ): Promise<void> {
     if (!namesApprovers(policy)) return;
+    const { org } = target;
     const client = readyClient(octokit);
     for (const { request, decision } of leftToHuman)
       await this.leftToHuman({ org, request, decision, policy, client });
@@ -66,10 +69,17 @@ export class HumanReview {
       const where = { org, repo: this.options.reviewRepo, appId: this.options.appId };
       const open = await listReviewIssues(octokit, where, "open", callsWithin(30_000, this.options.now)());
       await closeGone(this.options, octokit, org, stillPending, open);
+      const pendingIssues = new Map([...open].filter(([requestId]) => stillPending.has(requestId)));
+      await retryDeferred(this.options, octokit, target, pendingIssues);
       const waiting = leftToHuman.filter(({ request }) => stillPending.has(request.id));
       await remindWaiting(this.options, octokit, org, policy, waiting, open);
     } catch (error) {
-      this.#failed("review issues of ended requests not closed, or reminders not posted", org, null, error);
+      this.#failed(
+        "review issues of ended requests not closed, kept commands not taken again, or reminders not posted",
+        org,
+        null,
+        error,
+      );
     }
   }
 

@@ -46,8 +46,25 @@ export function answeredComments(body: string | null | undefined): number[] {
   );
 }
 
+/**
+ * A command kept for a later attempt because GitHub could not answer a lookup: which comment, and the hash of its
+ * text when it was received (a comment edited since, by its author or anyone with write access, is not taken).
+ */
+export function deferredMarker(commentId: number, bodyHash: string): string {
+  return `<!-- pat-warden:deferred comment=${commentId} body=${bodyHash} -->`;
+}
+
+export function parseDeferred(body: string | null | undefined): { commentId: number; bodyHash: string }[] {
+  return [...(body ?? "").matchAll(/<!-- pat-warden:deferred comment=(\d+) body=([0-9a-f]{64}) -->/g)].map(
+    (found) => ({ commentId: Number(found[1]), bodyHash: found[2]! }),
+  );
+}
+
 /** Reminders already posted on an issue, counted from the App's own comments. */
 export const REMINDER_MARKER = "<!-- pat-warden:reminder -->";
 
 /** The label every review issue carries: the App lists its issues by it. */
 export const REVIEW_LABEL = "pat-warden-review";
+
+/** The label of a review issue holding a command kept for a later attempt: the sweep re-reads only these. */
+export const RETRY_LABEL = "pat-warden-retry";

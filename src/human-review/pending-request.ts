@@ -30,7 +30,7 @@ export async function findPending(
     ));
   } catch (error) {
     const failure = classify(error, Date.now());
-    throw new ReadError(failure.status, failure.message);
+    throw new ReadError(failure.status, failure.message, failure.retryable);
   }
   // An answer that is not a list cannot say the request is gone: GitHub could not tell.
   if (!Array.isArray(data)) throw new ReadError(null, "the pending list is not a list");

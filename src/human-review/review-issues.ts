@@ -2,7 +2,7 @@ import type { Octokit } from "../github/client.js";
 import { paginate } from "../github/paginate.js";
 import type { RetryOptions } from "../github/retry.js";
 import type { IssueText } from "./issue-text.js";
-import { parseIssueMarker, REVIEW_LABEL, type IssueSubject } from "./markers.js";
+import { parseIssueMarker, RETRY_LABEL, REVIEW_LABEL, type IssueSubject } from "./markers.js";
 
 /** A review issue as the issues API gives it, with only the fields pat-warden reads. */
 export interface IssueItem {
@@ -13,6 +13,7 @@ export interface IssueItem {
   created_at?: string;
   performed_via_github_app?: { id: number } | null;
   pull_request?: unknown;
+  labels?: ({ name?: string } | string)[];
 }
 
 export interface ReviewRepo {
@@ -58,19 +59,79 @@ export async function listReviewIssues(
   return byRequest;
 }
 
-/** The label, created once (422: it exists); GitHub drops labels that do not exist from a new issue. */
-export async function ensureLabel(octokit: Octokit, where: ReviewRepo): Promise<void> {
+/** Whether the issue carries `label` (GitHub lists labels as objects, or as names in some answers). */
+export function hasLabel(issue: IssueItem, label: string): boolean {
+  return (issue.labels ?? []).some(
+    (item) => (typeof item === "string" ? item : item.name)?.toLowerCase() === label.toLowerCase(),
+  );
+}
+
+/** Adds one of pat-warden's labels to an issue, creating it in the repository first. */
+export async function addLabel(
+  octokit: Octokit,
+  where: ReviewRepo,
+  issue: number,
+  label: keyof typeof LABELS,
+): Promise<void> {
+  await ensureLabel(octokit, where, label);
+  await octokit.rest.issues.addLabels({
+    owner: where.org,
+    repo: where.repo,
+    issue_number: issue,
+    labels: [label],
+  });
+}
+
+/** Removes a label from an issue; one already gone (404) is fine. */
+export async function removeLabel(
+  octokit: Octokit,
+  where: ReviewRepo,
+  issue: number,
+  label: string,
+): Promise<void> {
+  const call = octokit.rest.issues.removeLabel({
+    owner: where.org,
+    repo: where.repo,
+    issue_number: issue,
+    name: label,
+  });
+  await unless(404, call);
+}
+
+/** The call's answer `status` is the state wanted already (a label that exists, or is gone): not a failure. */
+async function unless(status: number, call: Promise<unknown>): Promise<void> {
   try {
-    await octokit.rest.issues.createLabel({
-      owner: where.org,
-      repo: where.repo,
-      name: REVIEW_LABEL,
-      color: "d93f0b",
-      description: "A token request waiting for a person (pat-warden)",
-    });
+    await call;
   } catch (error) {
-    if ((error as { status?: number }).status !== 422) throw error;
+    if ((error as { status?: number }).status !== status) throw error;
   }
+}
+
+/** The labels pat-warden puts on review issues, with how they look in the repository. */
+const LABELS = {
+  [REVIEW_LABEL]: { color: "d93f0b", description: "A token request waiting for a person (pat-warden)" },
+  [RETRY_LABEL]: {
+    color: "fbca04",
+    description: "A command pat-warden tries again: GitHub could not answer",
+  },
+};
+
+/**
+ * The label, created once (422: it exists). GitHub drops labels that do not exist from a new issue, and adding
+ * one that does not exist to an issue may need more than the App's permissions: it is created first.
+ */
+export async function ensureLabel(
+  octokit: Octokit,
+  where: ReviewRepo,
+  label: keyof typeof LABELS = REVIEW_LABEL,
+): Promise<void> {
+  const call = octokit.rest.issues.createLabel({
+    owner: where.org,
+    repo: where.repo,
+    name: label,
+    ...LABELS[label],
+  });
+  await unless(422, call);
 }
 
 export async function createIssue(octokit: Octokit, where: ReviewRepo, text: IssueText): Promise<IssueItem> {

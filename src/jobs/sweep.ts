@@ -157,7 +157,7 @@ export async function sweepOrg(
       .map((entry) => entry.id)
       .filter((id): id is number => id !== null);
     await options.humanReview.afterSweep(
-      target.org,
+      target,
       target.octokit,
       policy,
       left.map((entry) => ({ request: entry.request!, decision: entry.decision! })),

@@ -260,7 +260,7 @@ describe("a request left to a human", () => {
     });
   });
 
-  it("refuses bots, ignores edited comments, and refuses when GitHub cannot tell the membership", async () => {
+  it("refuses bots and ignores edited comments", async () => {
     const t = await start();
     await t.created(t.request(10));
     const issue = t.issueOf(10);
@@ -276,16 +276,6 @@ describe("a request left to a human", () => {
     );
     expect(response.statusCode).toBe(200);
     expect(t.replies(issue)).toHaveLength(1);
-
-    // GitHub failing for longer than the lookup may retry.
-    t.github.inject(
-      { path: /\/teams\/security\/memberships\/alice$/ },
-      Array.from({ length: 50 }, () => ({ status: 502 })),
-    );
-    await t.say(issue, ALICE, "/approve");
-    expect(t.replies(issue).at(-1)).toContain(
-      "Not counted: GitHub could not say whether you are an active member",
-    );
     expect(t.github.reviews).toEqual([]);
     expect(issue.state).toBe("open");
   });
@@ -397,6 +387,142 @@ describe("a request left to a human", () => {
     await t.created(t.request(16));
     expect(t.issues.issues(ORG, REPO)).toEqual([]);
     expect(t.service.logs.text()).toContain("the review repository is public");
+  });
+});
+
+describe("a command GitHub could not answer for", () => {
+  const ALICE_IN_SECURITY = { path: /\/teams\/security\/memberships\/alice$/ };
+  const answersTo = (replies: string[], commentId: number) =>
+    replies.filter((body) => body.includes(`pat-warden:answer comment=${commentId} `));
+
+  it("a membership lookup failing once is retried: the approval takes effect without a second comment", async () => {
+    const t = await start();
+    await t.created(t.request(40));
+    const issue = t.issueOf(40);
+    t.github.inject(ALICE_IN_SECURITY, [{ status: 502 }]);
+    const waitsBefore = t.clock.waits.length;
+    const said = await t.say(issue, ALICE, "/approve");
+
+    expect(t.github.count("GET", ALICE_IN_SECURITY.path)).toBe(2);
+    // The backoff waited on the injected clock, not in real time.
+    expect(t.clock.waits.length).toBeGreaterThan(waitsBefore);
+    expect(t.github.reviews.map((r) => [r.requestId, r.action])).toEqual([[40, "approve"]]);
+    expect(t.humanDecisions()).toMatchObject([{ request_id: 40, approvers: ["alice"] }]);
+    const answers = answersTo(t.replies(issue), said.id);
+    expect(answers).toHaveLength(1);
+    expect(answers[0]).toContain("Request approved by `alice`. GitHub took the review.");
+    expect(issue.state).toBe("closed");
+  });
+
+  it("GitHub still failing: the command is kept, says so, and the next sweep decides it; never twice", async () => {
+    const t = await start();
+    await t.created(t.request(41));
+    const issue = t.issueOf(41);
+    t.github.inject(
+      ALICE_IN_SECURITY,
+      Array.from({ length: 30 }, () => ({ status: 502 })),
+    );
+    const said = await t.say(issue, ALICE, "/approve ship it");
+
+    // Retried with backoff within the command, then kept: one reply saying so, the retry label, no decision.
+    expect(t.github.count("GET", ALICE_IN_SECURITY.path)).toBeGreaterThan(3);
+    const kept = t.replies(issue).at(-1)!;
+    expect(kept).toContain(`pat-warden:deferred comment=${said.id} `);
+    expect(kept).toContain(
+      "@alice Not counted yet: GitHub could not say whether you are an active member of `security`, `security-deputies` (HTTP 502,",
+    );
+    expect(kept).toContain("you need not comment again");
+    expect(issue.labels.map((l) => l.name)).toContain("pat-warden-retry");
+    expect(t.github.reviews).toEqual([]);
+    expect(t.humanDecisions()).toEqual([]);
+
+    // A sweep while GitHub still fails keeps it again, without a second reply.
+    await t.service.scheduler.sweep("test", ORG);
+    expect(t.replies(issue).filter((body) => body.includes("pat-warden:deferred"))).toHaveLength(1);
+    expect(t.github.reviews).toEqual([]);
+
+    t.github.heal();
+    await t.service.scheduler.sweep("test", ORG);
+    expect(t.github.reviews.map((r) => [r.requestId, r.action])).toEqual([[41, "approve"]]);
+    expect(t.humanDecisions()).toMatchObject([
+      { request_id: 41, approvers: ["alice"], review_status: "reviewed" },
+    ]);
+    const answers = answersTo(t.replies(issue), said.id);
+    expect(answers).toHaveLength(1);
+    expect(answers[0]).toContain("Request approved by `alice`");
+    expect(issue.state).toBe("closed");
+    expect(issue.labels.map((l) => l.name)).not.toContain("pat-warden-retry");
+
+    // The original webhook redelivered, and another sweep: nothing more.
+    await deliverWebhook(t.service, "issue_comment", t.commentPayload(issue, said), "redelivered-41");
+    await t.service.scheduler.sweep("test", ORG);
+    expect(t.github.reviews).toHaveLength(1);
+    expect(t.humanDecisions()).toHaveLength(1);
+    expect(answersTo(t.replies(issue), said.id)).toHaveLength(1);
+  });
+
+  it("a kept command edited before it is taken again is not counted", async () => {
+    const t = await start();
+    await t.created(t.request(42));
+    const issue = t.issueOf(42);
+    t.github.inject(
+      ALICE_IN_SECURITY,
+      Array.from({ length: 30 }, () => ({ status: 502 })),
+    );
+    const said = await t.say(issue, ALICE, "/deny not this one");
+    expect(t.replies(issue).at(-1)).toContain("Not counted yet");
+    // Anyone with write access to the repository can edit a comment.
+    said.body = "/approve";
+    t.github.heal();
+    await t.service.scheduler.sweep("test", ORG);
+    expect(t.replies(issue).at(-1)).toContain(
+      "Not counted: this comment was edited after pat-warden received it",
+    );
+    expect(t.github.reviews).toEqual([]);
+    expect(issue.state).toBe("open");
+    expect(issue.labels.map((l) => l.name)).not.toContain("pat-warden-retry");
+  });
+
+  it("a lookup that fails for good is refused with its cause, and decides nothing", async () => {
+    const t = await start();
+    await t.created(t.request(43));
+    const issue = t.issueOf(43);
+    // A 403 that is no rate limit: the App lacks "Members: read". Asking again would not help.
+    t.github.inject(ALICE_IN_SECURITY, [
+      { status: 403, body: { message: "Resource not accessible by integration" } },
+    ]);
+    await t.say(issue, ALICE, "/approve");
+    expect(t.github.count("GET", ALICE_IN_SECURITY.path)).toBe(1);
+    expect(t.replies(issue).at(-1)).toContain(
+      "@alice Refused: GitHub could not say whether you are an active member of `security`, `security-deputies` (HTTP 403, 1 attempt). Nothing was decided",
+    );
+    expect(issue.labels.map((l) => l.name)).not.toContain("pat-warden-retry");
+    await t.service.scheduler.sweep("test", ORG);
+    expect(t.github.reviews).toEqual([]);
+    expect(t.humanDecisions()).toEqual([]);
+    expect(issue.state).toBe("open");
+  });
+
+  it("a command GitHub could not answer for 24 hours is refused with the cause", async () => {
+    const t = await start();
+    await t.created(t.request(44));
+    const issue = t.issueOf(44);
+    t.github.inject(
+      ALICE_IN_SECURITY,
+      Array.from({ length: 100 }, () => ({ status: 503 })),
+    );
+    await t.say(issue, ALICE, "/approve");
+    expect(t.replies(issue).at(-1)).toContain("Not counted yet");
+    await t.clock.sleep(24 * 3600_000 + 1);
+    await t.service.scheduler.sweep("test", ORG);
+    const refused = t.replies(issue).filter((body) => body.includes("Refused:"));
+    expect(refused).toHaveLength(1);
+    expect(refused[0]).toContain(
+      "@alice Refused: GitHub could not say whether you are an active member of `security`, `security-deputies` (HTTP 503,",
+    );
+    expect(refused[0]).toContain("still failing 24 hours after the comment");
+    expect(t.github.reviews).toEqual([]);
+    expect(issue.labels.map((l) => l.name)).not.toContain("pat-warden-retry");
   });
 });
 

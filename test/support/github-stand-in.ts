@@ -128,7 +128,7 @@ export interface Ctx {
 export type { Reply };
 
 interface Route {
-  method: "GET" | "POST" | "PATCH";
+  method: "GET" | "POST" | "PATCH" | "DELETE";
   pattern: RegExp;
   /**
    * "app": a JWT signed with the app's key; "installation": a token from the access_tokens route; "none": no
@@ -281,6 +281,11 @@ export class GitHubStandIn {
   /** The next requests matching get these answers, one each, in order; then normal behaviour resumes. */
   inject(match: FaultMatch, faults: Fault[]): void {
     this.injections.push({ match, faults: [...faults] });
+  }
+
+  /** Drops every injected answer not served yet: GitHub has recovered. */
+  heal(): void {
+    this.injections.length = 0;
   }
 
   /**

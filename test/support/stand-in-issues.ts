@@ -65,6 +65,10 @@ export class StandInIssues {
     standIn.addRoute("GET", issues, "installation", (ctx) => this.listIssues(ctx));
     standIn.addRoute("POST", issues, "installation", (ctx) => this.createIssue(ctx));
     standIn.addRoute("PATCH", `${issues}/${number}`, "installation", (ctx) => this.updateIssue(ctx));
+    standIn.addRoute("POST", `${issues}/${number}/labels`, "installation", (ctx) => this.addLabels(ctx));
+    standIn.addRoute("DELETE", `${issues}/${number}/labels/(?<label>[^/]+)`, "installation", (ctx) =>
+      this.removeLabel(ctx),
+    );
     standIn.addRoute("GET", `${issues}/${number}/comments`, "installation", (ctx) => this.listComments(ctx));
     standIn.addRoute("POST", `${issues}/${number}/comments`, "installation", (ctx) =>
       this.createComment(ctx),
@@ -188,6 +192,35 @@ export class StandInIssues {
     if (state !== undefined) issue.state = state;
     if (state_reason !== undefined) issue.state_reason = String(state_reason);
     return { status: 200, body: this.issueJson(issue) };
+  }
+
+  /**
+   * Stricter than GitHub, which may create a missing label here or refuse for want of rights: a label that does
+   * not exist is refused, so the App must create its labels first.
+   */
+  private addLabels(ctx: Ctx): Reply {
+    const hosted = this.hosted(ctx);
+    const issue = this.find(ctx.org, ctx.groups.repo!, ctx.id);
+    const labels: unknown = ctx.body.labels;
+    if (!Array.isArray(labels) || !labels.every((l): l is string => typeof l === "string" && l !== ""))
+      throw new HttpError(422, "Validation Failed");
+    if (labels.some((name) => !hosted.labels.has(name.toLowerCase())))
+      throw new HttpError(422, "Validation Failed: label does not exist");
+    for (const name of labels) {
+      if (!issue.labels.some((l) => l.name.toLowerCase() === name.toLowerCase())) issue.labels.push({ name });
+    }
+    return { status: 200, body: issue.labels };
+  }
+
+  /** 404 when the issue does not carry the label, as GitHub answers. */
+  private removeLabel(ctx: Ctx): Reply {
+    this.hosted(ctx);
+    const issue = this.find(ctx.org, ctx.groups.repo!, ctx.id);
+    const name = decodeURIComponent(ctx.groups.label!).toLowerCase();
+    const index = issue.labels.findIndex((l) => l.name.toLowerCase() === name);
+    if (index < 0) throw new HttpError(404, "Label does not exist");
+    issue.labels.splice(index, 1);
+    return { status: 200, body: issue.labels };
   }
 
   private listComments(ctx: Ctx): Reply {
