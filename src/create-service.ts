@@ -214,7 +214,8 @@ export async function createService(config: Config, deps: ServiceDeps): Promise<
 }
 
 /** Redis when REDIS_URL is set (several replicas), else this process's memory. */
-function sharedState(config: Config, logger: Logger, metrics: Metrics): SharedState {
+/** What this process shares with the others: Redis with REDIS_URL, else its own memory. */
+export function sharedState(config: Config, logger: Logger, metrics: Metrics): SharedState {
   if (config.redisUrl === null) return localState();
   return redisState({
     url: config.redisUrl,

@@ -4,6 +4,7 @@ import type { GitHubStandIn, PatRequest } from "./support/github-stand-in.js";
 import { sampleGrant, sampleRequest, webhookPayload } from "./support/samples.js";
 import { StandInRepos } from "./support/stand-in-repos.js";
 import type { DecisionRecord } from "../src/audit/decision-record.js";
+import type { OrgPolicySource } from "../src/policy-store/org-policy-source.js";
 import { deliverWebhook } from "./support/fault-kit.js";
 import { policyState, sharedClock, startWithGitHub, stopAll, type TestService } from "./support/service.js";
 
@@ -348,6 +349,20 @@ describe("a policy that disappears fails closed", () => {
     expect(await metricsText()).toMatch(
       /^pat_warden_org_policy_state\{org="alpha",state="not_visible"\} 1$/m,
     );
+  });
+
+  it("a deletion told by another replica, then a push putting the file back: a file gone later still fails closed", async () => {
+    await start(env);
+    repos.commit("alpha", ".github", FILE, APPROVE_READS.replace("outcome: approve", "outcome: review"));
+    await created("alpha", 1, reader(1));
+    // What this replica's subscriber does when another replica received both pushes (it loads nothing meanwhile).
+    const source = service.orgPolicies as OrgPolicySource;
+    source.invalidate("alpha", { removed: true, actor: "a", commit: "1".repeat(40) });
+    source.invalidate("alpha", { removed: false, actor: "a", commit: "2".repeat(40) });
+    repos.commit("alpha", ".github", FILE, null);
+    await created("alpha", 1, reader(2));
+    expect(decisionFor("alpha", 2)).toMatchObject({ outcome: "error", error_kind: "policy" });
+    expect(github.reviews).toEqual([]);
   });
 
   it("a file gone without a push deleting it fails closed; the push deleting it falls back, logged as a change", async () => {

@@ -1,6 +1,8 @@
 import { existsSync } from "node:fs";
 import { EX_CONFIG, loadConfig, type Config } from "../config.js";
-import { createJobs } from "../create-service.js";
+import { createJobs, sharedState } from "../create-service.js";
+import { Metrics } from "../ops/metrics.js";
+import { LocalOrgLocks } from "../state/org-locks.js";
 import { createLogger } from "../ops/logger.js";
 import { choosePolicySource } from "../policy-store/choose-policy-source.js";
 import { setupHelp } from "../ops/setup-help.js";
@@ -18,7 +20,7 @@ export class CliExit extends Error {
  * What `sweep` and `grants` need to talk to GitHub as the App: the server's configuration (environment and
  * `.env`), its policy, and its jobs. Logs and audit records go to stderr, so stdout holds only the summary.
  */
-export async function appContext(overrides: Partial<Config> = {}) {
+export async function appContext(overrides: Partial<Config>, acts: (config: Config) => boolean) {
   if (existsSync(".env")) process.loadEnvFile(".env");
   // The CLI receives no webhooks: the secret is not needed here.
   const loaded = loadConfig({ WEBHOOK_SECRET: "not-used-by-the-cli", ...process.env });
@@ -37,9 +39,13 @@ export async function appContext(overrides: Partial<Config> = {}) {
     throw new CliExit(EX_CONFIG, `the policy is invalid:\n${chosen.errors.map((e) => `  ${e}`).join("\n")}`);
   }
   // With REDIS_URL the command works as one more replica: it waits for an org another replica is sweeping, and
-  // claims each request before reviewing it, so it never reviews what a server is reviewing. `close` ends its
-  // connection (the command then exits).
-  const jobs = createJobs(config, { logger, policies: chosen.policies });
+  // claims each request before reviewing it, so it never reviews what a server is reviewing. A command that
+  // changes nothing on GitHub (dry-run, a report) takes no org lock: finishing, it would tell the servers waiting
+  // for the org that its run covered theirs. `close` ends its connection (the command then exits).
+  const metrics = new Metrics({ defaultMetrics: false });
+  const shared = sharedState(config, logger, metrics);
+  const state = acts(config) ? shared : { ...shared, locks: new LocalOrgLocks() };
+  const jobs = createJobs(config, { logger, policies: chosen.policies, metrics, state });
   if (!(await jobs.state.connected(5000)))
     logger.error(
       "Redis did not answer within 5 s: this command runs on its own memory, as one more replica would",

@@ -15,10 +15,10 @@ export async function grantsCommand(args: string[]): Promise<number> {
     options: { org: { type: "string" }, revoke: { type: "boolean" }, json: { type: "boolean" } },
   });
   // One run has no memory of earlier ones, so no grace: "would revoke" is what --revoke would do now.
-  const { config, jobs, close } = await appContext({
-    revokeNonCompliant: values.revoke ?? false,
-    revokeGraceMs: 0,
-  });
+  const { config, jobs, close } = await appContext(
+    { revokeNonCompliant: values.revoke ?? false, revokeGraceMs: 0 },
+    (c) => c.revokeNonCompliant && c.mode === "enforce",
+  );
   if (values.revoke && config.mode === "dry-run") {
     await close();
     throw new CliExit(

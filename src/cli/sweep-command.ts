@@ -12,7 +12,10 @@ export async function sweepCommand(args: string[]): Promise<number> {
     args,
     options: { org: { type: "string" }, "dry-run": { type: "boolean" }, json: { type: "boolean" } },
   });
-  const { jobs, close } = await appContext(values["dry-run"] ? { mode: "dry-run" } : {});
+  const { jobs, close } = await appContext(
+    values["dry-run"] ? { mode: "dry-run" } : {},
+    (config) => config.mode === "enforce",
+  );
   const summaries = await jobs.scheduler.sweep("cli", values.org).finally(close);
   if (values.json) console.log(JSON.stringify(summaries, null, 2));
   else printTable(summaries);

@@ -143,7 +143,10 @@ export class OrgPolicySource implements PolicySource {
   invalidate(org: string, push?: PolicyPush): void {
     const key = org.toLowerCase();
     if (push?.actor) this.#actors.set(key, push.actor);
+    // The push's net effect counts: one that puts the file back cancels a deletion not yet seen by a load (on a
+    // replica told of both by other replicas, a file gone later without a push must still fail closed).
     if (push?.removed) this.#deletions.set(key, push);
+    else if (push) this.#deletions.delete(key);
     this.#generations.set(key, (this.#generations.get(key) ?? 0) + 1);
     this.#loading.delete(key);
     const entry = this.#entries.get(key);

@@ -28,7 +28,11 @@ export interface RequestClaims {
   settle(claim: Claim, reviewed: boolean): Promise<void>;
 }
 
-/** One process's claims, in memory and bounded; claims in flight never expire (the process holds them). */
+/**
+ * One process's claims, in memory: claims in flight have no expiry (the process holds them); the whole is bounded
+ * at `maxEntries`, past which the least recently used go first (100,000 requests in flight at once would be
+ * needed for one of those to be in flight).
+ */
 export class RequestLedger implements RequestClaims {
   readonly #entries: LRUCache<string, "in_flight" | "reviewed">;
 

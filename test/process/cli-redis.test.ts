@@ -92,4 +92,49 @@ describe.runIf(available)("pat-warden sweep with REDIS_URL", () => {
     expect(summary).toMatchObject({ approved: 1, already_handled: 1 });
     expect(github.reviews.map((r) => r.requestId)).toEqual([2]);
   }, 60_000);
+
+  it("a dry run takes no org lock: the servers waiting for the org are not told it was swept", async () => {
+    redis = await startRedis();
+    github = await startGitHubStandIn({ appPublicKey: TEST_PRIVATE_KEY });
+    github.addInstallation(ORG, 1001);
+    github.addRequest(
+      ORG,
+      sampleRequest({
+        id: 1,
+        login: "user1",
+        tokenName: "reader",
+        repository: { contents: "read" },
+        repositories: "none",
+        lifetimeDays: 30,
+      }),
+    );
+    const prefix = `cli${Math.random().toString(36).slice(2, 8)}`;
+    server = redisState({
+      url: redis.url,
+      prefix,
+      lockTtlMs: 30_000,
+      commandTimeoutMs: 1000,
+      graceTtlMs: 3600_000,
+      logger: createLogger({ level: "silent", format: "json" }),
+      metrics: new Metrics({ defaultMetrics: false }),
+    });
+    expect(await server.connected(5000)).toBe(true);
+    const env = {
+      APP_ID: "12345",
+      PRIVATE_KEY: TEST_PRIVATE_KEY,
+      GHE_HOST: github.host,
+      GHE_PROTOCOL: "http",
+      REDIS_URL: redis.url,
+      REDIS_KEY_PREFIX: prefix,
+    };
+    const dry = await cli(env, "sweep", "--org", ORG, "--dry-run");
+    expect(dry.code).toBe(0);
+    expect(await server.locks.lastCompleted("sweep", ORG)).toBeNull();
+    expect(github.reviews).toEqual([]);
+    // A sweep that reviews does take it, and says so to the others.
+    const real = await cli({ ...env, REVIEW_MIN_INTERVAL_MS: "0" }, "sweep", "--org", ORG);
+    expect(real.code).toBe(0);
+    expect(await server.locks.lastCompleted("sweep", ORG)).not.toBeNull();
+    expect(github.reviews.map((r) => r.requestId)).toEqual([1]);
+  }, 60_000);
 });
