@@ -50,5 +50,10 @@ export async function appContext(overrides: Partial<Config>, acts: (config: Conf
     logger.error(
       "Redis did not answer within 5 s: this command runs on its own memory, as one more replica would",
     );
-  return { config, jobs, close: () => jobs.state.close() };
+  // Notifications the command started (token_revoked) are delivered, or given up on, before it exits.
+  const close = async () => {
+    await jobs.shared.humanReview.options.notifier?.settled();
+    await jobs.state.close();
+  };
+  return { config, jobs, close };
 }
