@@ -252,7 +252,8 @@ describe("a policy change takes effect without a restart", () => {
 
     const commit = repos.commit("alpha", ".github", FILE, APPROVE_READS);
     expect((await push("alpha", 1, [FILE], "push-1")).statusCode).toBe(200);
-    await waitFor(() => github.reviews.length === 1);
+    // The sweep's record is written after its review call returns: wait for the record, not the call.
+    await waitFor(() => decisionFor("alpha", 1)?.trigger === "sweep");
     expect(github.reviews).toMatchObject([{ requestId: 1, action: "approve" }]);
     expect(decisionFor("alpha", 1)).toMatchObject({
       trigger: "sweep",

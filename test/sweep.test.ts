@@ -176,6 +176,8 @@ describe("a sweep of a large backlog", () => {
     answer();
     const summaries = await sweep;
     expect(summaries.map((s) => s.approved)).toEqual([2, 2, 2]);
+    // Reported in the order of the installations, not the order the orgs finished in.
+    expect(summaries.map((s) => s.org)).toEqual(["slow-org", "org-b", "org-c"]);
     expect([...reviewCounts().values()]).toEqual([1, 1, 1, 1, 1, 1]);
   });
 

@@ -148,7 +148,9 @@ export class Scheduler {
     const { probot, logger } = this.options;
     const runId = randomUUID().slice(0, 8);
     const askedAt = Date.now();
-    const results: T[] = [];
+    // In the order of the installations, whatever order the orgs finish in: summaries read the same run to run.
+    const results = new Map<string, T>();
+    let order: string[] = [];
     try {
       const appOctokit = await probot.auth();
       const installations = await listOrgInstallations(appOctokit, callsWithin(60_000)());
@@ -156,6 +158,7 @@ export class Scheduler {
         ? installations.filter((i) => i.org.toLowerCase() === only.toLowerCase())
         : installations;
       if (only && targets.length === 0) throw new Error(`the App is not installed on ${only}`);
+      order = targets.map((target) => target.org);
       logger.info(
         { event: `${kind}_started`, run_id: runId, reason, orgs: targets.map((t) => t.org) },
         `${kind} started`,
@@ -168,11 +171,11 @@ export class Scheduler {
         // One org asked for (a new policy, deferred reviews) needs a run that started after the asking; a run of
         // every org is content with the one under way finishing.
         if (!isHeld(lock)) elsewhere.push({ target, since: only ? askedAt : lock.startedAt });
-        else results.push(await this.#holding(lock, target, `${runId}-${target.org}`, each));
+        else results.set(target.org, await this.#holding(lock, target, `${runId}-${target.org}`, each));
       });
       await eachAtMost(this.options.orgConcurrency ?? 8, elsewhere, async ({ target, since }) => {
         const lock = await this.#whenFree(kind, target.org, since);
-        if (lock) results.push(await this.#holding(lock, target, `${runId}-${target.org}`, each));
+        if (lock) results.set(target.org, await this.#holding(lock, target, `${runId}-${target.org}`, each));
         // Said, so that a run that leaves an org to another replica still ends in a line for that org.
         else if (!this.#stopped)
           logger.info(
@@ -185,7 +188,7 @@ export class Scheduler {
       logger.error({ event: `${kind}_failed`, run_id: runId, reason, err: error }, `${kind} failed`);
       throw error;
     }
-    return results;
+    return order.flatMap((org) => (results.has(org) ? [results.get(org)!] : []));
   }
 
   async #holding<T>(lock: OrgLock, target: OrgInstallation, id: string, each: OrgJob<T>): Promise<T> {
