@@ -10,6 +10,8 @@ import { FactCache } from "../src/github/requester-facts.js";
 import { createLogger } from "../src/ops/logger.js";
 import { staticPolicySource } from "../src/policy-store/policy-source.js";
 import { RequestLedger } from "../src/state/request-ledger.js";
+import type { OrgLocks } from "../src/state/org-locks.js";
+import { localState } from "../src/state/shared-state.js";
 import { sweepOrg } from "../src/jobs/sweep.js";
 import { policyState, sharedClock, startWithGitHub, stopAll, type TestService } from "./support/service.js";
 
@@ -179,6 +181,32 @@ describe("a sweep of a large backlog", () => {
     // Reported in the order of the installations, not the order the orgs finished in.
     expect(summaries.map((s) => s.org)).toEqual(["slow-org", "org-b", "org-c"]);
     expect([...reviewCounts().values()]).toEqual([1, 1, 1, 1, 1, 1]);
+  });
+
+  it("leaves an org another replica swept after this run was asked for, however free its lock is now", async () => {
+    const shared = localState();
+    const askedBefore = Date.now();
+    // Another replica completed org-b's sweep, which it started after this run was asked for.
+    const locks: OrgLocks = {
+      pollMs: 1000,
+      acquire: (kind, org) => shared.locks.acquire(kind, org),
+      lastCompleted: async (kind, org) => (kind === "sweep" && org === "org-b" ? askedBefore + 60_000 : null),
+    };
+    ({ github, service, clock } = await startWithGitHub({
+      policy: POLICY,
+      installations: [
+        ["org-a", 1001],
+        ["org-b", 1002],
+      ],
+      state: { ...shared, locks },
+    }));
+    for (const [i, org] of ["org-a", "org-b"].entries())
+      for (const request of backlog("approve", 100 * i + 1, 2)) github.addRequest(org, request);
+    const summaries = await service.scheduler.sweep("interval");
+    expect(summaries.map((s) => s.org)).toEqual(["org-a"]);
+    expect(github.reviews.map((r) => r.org)).toEqual(["org-a", "org-a"]);
+    expect(github.count("GET", "/orgs/org-b/personal-access-token-requests")).toBe(0);
+    expect(service.logs.text()).toContain('"event":"sweep_covered"');
   });
 
   it("uses the single endpoint for a group of one, which reports per request", async () => {

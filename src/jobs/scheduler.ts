@@ -171,17 +171,18 @@ export class Scheduler {
         // One org asked for (a new policy, deferred reviews) needs a run that started after the asking; a run of
         // every org is content with the one under way finishing.
         if (!isHeld(lock)) elsewhere.push({ target, since: only ? askedAt : lock.startedAt });
-        else results.set(target.org, await this.#holding(lock, target, `${runId}-${target.org}`, each));
+        // Free now, but another replica's run that started after this one was asked for may have done it meanwhile
+        // (replicas starting together all sweep every org): that run saw all this one would.
+        else if (((await this.#locks.lastCompleted(kind, target.org)) ?? -1) >= askedAt) {
+          await lock.release(false);
+          this.#covered(kind, runId, target.org);
+        } else results.set(target.org, await this.#holding(lock, target, `${runId}-${target.org}`, each));
       });
       await eachAtMost(this.options.orgConcurrency ?? 8, elsewhere, async ({ target, since }) => {
         const lock = await this.#whenFree(kind, target.org, since);
         if (lock) results.set(target.org, await this.#holding(lock, target, `${runId}-${target.org}`, each));
         // Said, so that a run that leaves an org to another replica still ends in a line for that org.
-        else if (!this.#stopped)
-          logger.info(
-            { event: `${kind}_covered`, run_id: runId, org: target.org },
-            `${kind} of ${target.org} covered by another replica's run`,
-          );
+        else if (!this.#stopped) this.#covered(kind, runId, target.org);
       });
     } catch (error) {
       if (kind === "sweep") this.options.sweep.metrics.sweeps.inc({ result: "failed" });
@@ -189,6 +190,13 @@ export class Scheduler {
       throw error;
     }
     return order.flatMap((org) => (results.has(org) ? [results.get(org)!] : []));
+  }
+
+  #covered(kind: JobKind, runId: string, org: string): void {
+    this.options.logger.info(
+      { event: `${kind}_covered`, run_id: runId, org },
+      `${kind} of ${org} covered by another replica's run`,
+    );
   }
 
   async #holding<T>(lock: OrgLock, target: OrgInstallation, id: string, each: OrgJob<T>): Promise<T> {

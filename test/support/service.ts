@@ -8,6 +8,7 @@ import { OrgPolicySource } from "../../src/policy-store/org-policy-source.js";
 import { staticPolicySource, type PolicyState } from "../../src/policy-store/policy-source.js";
 import { parsePolicy } from "../../src/policy/parse.js";
 import { TEST_PRIVATE_KEY } from "./keys.js";
+import type { SharedState } from "../../src/state/shared-state.js";
 
 export const TEST_SECRET = "test-webhook-secret-5f1c0e";
 
@@ -67,6 +68,8 @@ export async function startTestService(options: {
   now?: () => number;
   /** The webhook reviews' deadline, retry and pacing clock. */
   reviewClock?: TestClock;
+  /** What replicas would share; this process's memory unless given. */
+  state?: SharedState;
 }): Promise<TestService & { orgPolicies: OrgPolicySource | null }> {
   const logs = capturingStream();
   const audit = collectingAudit();
@@ -92,6 +95,7 @@ export async function startTestService(options: {
     ...(options.sleep ? { sleep: options.sleep } : {}),
     ...(options.now ? { now: options.now } : {}),
     ...(options.reviewClock ? { reviewClock: options.reviewClock } : {}),
+    ...(options.state ? { state: options.state } : {}),
   });
   return { ...service, audit, logs, orgPolicies };
 }
@@ -158,6 +162,7 @@ export async function startWithGitHub(options: {
   bulkDelayMs?: number;
   /** The webhook reviews' deadline, retries and pacing on the clock too. */
   reviewClock?: boolean;
+  state?: SharedState;
 }) {
   const clock = sharedClock();
   const github = await startGitHubStandIn({
@@ -173,6 +178,7 @@ export async function startWithGitHub(options: {
     now: clock.now,
     sleep: clock.sleep,
     ...(options.reviewClock ? { reviewClock: clock } : {}),
+    ...(options.state ? { state: options.state } : {}),
   });
   return { github, service, clock };
 }
