@@ -27,12 +27,17 @@ export class RedisDeliveries implements DeliveryStore {
     return this.health.run(
       "delivery_begin",
       async () => {
-        const [[, set], [, current]] = (await this.health.redis
-          .multi()
-          .set(key, mine, "PX", IN_FLIGHT_TTL_MS, "NX")
-          .get(key)
-          .exec()) as [[null, string | null], [null, string | null]];
-        if (set === "OK") {
+        // One command (Redis 7.0+): set if absent, and say what was there. Null: it was absent, now ours.
+        const current = (await this.health.redis.call(
+          "SET",
+          key,
+          mine,
+          "PX",
+          String(IN_FLIGHT_TTL_MS),
+          "NX",
+          "GET",
+        )) as string | null;
+        if (current === null) {
           this.#mine.set(id, mine);
           return "new";
         }
