@@ -15,6 +15,8 @@ export class RedisDeliveries implements DeliveryStore {
   readonly #local = new DeliveryLedger();
   /** The value this replica wrote for each delivery it is handling. */
   readonly #mine = new Map<string, string>();
+  /** False once Redis has refused SET NX GET (before 7.0). */
+  #setGet = true;
 
   constructor(
     private readonly health: RedisHealth,
@@ -27,16 +29,7 @@ export class RedisDeliveries implements DeliveryStore {
     return this.health.run(
       "delivery_begin",
       async () => {
-        // One command (Redis 7.0+): set if absent, and say what was there. Null: it was absent, now ours.
-        const current = (await this.health.redis.call(
-          "SET",
-          key,
-          mine,
-          "PX",
-          String(IN_FLIGHT_TTL_MS),
-          "NX",
-          "GET",
-        )) as string | null;
+        const current = await this.#setIfAbsent(key, mine);
         if (current === null) {
           this.#mine.set(id, mine);
           return "new";
@@ -45,6 +38,35 @@ export class RedisDeliveries implements DeliveryStore {
       },
       () => this.#local.begin(id),
     );
+  }
+
+  /**
+   * Sets `key` unless it exists, and says what was there (null: it was absent, now ours). One command on Redis
+   * 7.0+ (SET NX GET); an older Redis refuses that syntax once, and a transaction does it from then on.
+   */
+  async #setIfAbsent(key: string, value: string): Promise<string | null> {
+    if (this.#setGet) {
+      try {
+        return (await this.health.redis.call(
+          "SET",
+          key,
+          value,
+          "PX",
+          String(IN_FLIGHT_TTL_MS),
+          "NX",
+          "GET",
+        )) as string | null;
+      } catch (error) {
+        if (!/syntax error/i.test((error as Error).message)) throw error;
+        this.#setGet = false;
+      }
+    }
+    const [[, set], [, current]] = (await this.health.redis
+      .multi()
+      .set(key, value, "PX", IN_FLIGHT_TTL_MS, "NX")
+      .get(key)
+      .exec()) as [[null, string | null], [null, string | null]];
+    return set === "OK" ? null : current;
   }
 
   async finish(id: string): Promise<void> {
