@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { GitHubStandIn } from "./support/github-stand-in.js";
 import type { GrantRecord } from "../src/audit/grant-record.js";
-import { sampleGrant, sampleRequest, webhookPayload } from "./support/samples.js";
+import { pushPayload, sampleGrant, sampleRequest, webhookPayload } from "./support/samples.js";
 import { StandInRepos } from "./support/stand-in-repos.js";
 import { deliverWebhook } from "./support/fault-kit.js";
 import { startReceiver } from "./support/receivers.js";
@@ -103,21 +103,7 @@ function push(delivery: string) {
   return deliverWebhook(
     service,
     "push",
-    {
-      ref: "refs/heads/main",
-      before: "0".repeat(40),
-      after: "1".repeat(40),
-      repository: {
-        name: ".github",
-        full_name: `${ORG}/.github`,
-        default_branch: "main",
-        owner: { login: ORG },
-      },
-      organization: { login: ORG },
-      commits: [{ id: "1".repeat(40), added: [], modified: [FILE], removed: [] }],
-      sender: { login: "pusher", type: "User" },
-      installation: { id: 1001 },
-    },
+    pushPayload({ org: ORG, installationId: 1001, files: [FILE] }),
     delivery,
   );
 }

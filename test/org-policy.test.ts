@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import type { GitHubStandIn, PatRequest } from "./support/github-stand-in.js";
-import { sampleGrant, sampleRequest, webhookPayload } from "./support/samples.js";
+import { pushPayload, sampleGrant, sampleRequest, webhookPayload } from "./support/samples.js";
 import { StandInRepos } from "./support/stand-in-repos.js";
 import type { DecisionRecord } from "../src/audit/decision-record.js";
 import type { OrgPolicySource } from "../src/policy-store/org-policy-source.js";
@@ -83,32 +83,7 @@ function push(
   delivery: string,
   change: "modified" | "removed" = "modified",
 ) {
-  return post(
-    "push",
-    {
-      ref: "refs/heads/main",
-      before: "0".repeat(40),
-      after: "1".repeat(40),
-      repository: {
-        name: ".github",
-        full_name: `${org}/.github`,
-        default_branch: "main",
-        owner: { login: org },
-      },
-      organization: { login: org },
-      commits: [
-        {
-          id: "1".repeat(40),
-          added: [],
-          modified: change === "modified" ? files : [],
-          removed: change === "removed" ? files : [],
-        },
-      ],
-      sender: { login: "pusher", type: "User" },
-      installation: { id: installationId },
-    },
-    delivery,
-  );
+  return post("push", pushPayload({ org, installationId, files, change }), delivery);
 }
 
 /** An approved read-only token of 80 days, which a 60-day limit would deny. */

@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { afterEach, describe, expect, it } from "vitest";
 import { createLogger } from "../../src/ops/logger.js";
 import { Metrics } from "../../src/ops/metrics.js";
@@ -8,7 +7,7 @@ import { startGitHubStandIn, type GitHubStandIn } from "../support/github-stand-
 import { TEST_PRIVATE_KEY } from "../support/keys.js";
 import { requireRedisServer, startRedis, type RedisProcess } from "../support/redis-server.js";
 import { sampleRequest } from "../support/samples.js";
-import { PROJECT_ROOT } from "../support/server-process.js";
+import { runCliProcess } from "../support/cli-process.js";
 
 // `pat-warden sweep` with REDIS_URL works as one more replica: what a server holds, it leaves alone.
 
@@ -26,66 +25,54 @@ afterEach(async () => {
   [redis, github, server] = [undefined, undefined, undefined];
 });
 
-function cli(env: Record<string, string>, ...args: string[]) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, ["dist/src/cli.js", ...args], {
-      cwd: PROJECT_ROOT,
-      env: { PATH: process.env.PATH ?? "", ...env },
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk) => (stdout += chunk));
-    child.stderr.on("data", (chunk) => (stderr += chunk));
-    child.on("exit", (code) => resolve({ code, stdout, stderr }));
+const cli = runCliProcess;
+
+/** redis-server, the stand-in with pending read-only requests `ids`, and a server replica's shared state. */
+async function ground(ids: number[]) {
+  redis = await startRedis();
+  github = await startGitHubStandIn({ appPublicKey: TEST_PRIVATE_KEY });
+  github.addInstallation(ORG, 1001);
+  for (const id of ids)
+    github.addRequest(
+      ORG,
+      sampleRequest({
+        id,
+        login: `user${id}`,
+        tokenName: "reader",
+        repository: { contents: "read" },
+        repositories: "none",
+        lifetimeDays: 30,
+      }),
+    );
+  const prefix = `cli${Math.random().toString(36).slice(2, 8)}`;
+  server = redisState({
+    url: redis.url,
+    prefix,
+    lockTtlMs: 30_000,
+    commandTimeoutMs: 1000,
+    graceTtlMs: 3600_000,
+    logger: createLogger({ level: "silent", format: "json" }),
+    metrics: new Metrics({ defaultMetrics: false }),
   });
+  expect(await server.connected(5000)).toBe(true);
+  const env = {
+    APP_ID: "12345",
+    PRIVATE_KEY: TEST_PRIVATE_KEY,
+    GHE_HOST: github.host,
+    GHE_PROTOCOL: "http",
+    REVIEW_MIN_INTERVAL_MS: "0",
+    REDIS_URL: redis.url,
+    REDIS_KEY_PREFIX: prefix,
+  };
+  return { github, server, env };
 }
 
 describe.runIf(available)("pat-warden sweep with REDIS_URL", () => {
   it("leaves a request a server has claimed to that server, reviews the rest, and exits", async () => {
-    redis = await startRedis();
-    github = await startGitHubStandIn({ appPublicKey: TEST_PRIVATE_KEY });
-    github.addInstallation(ORG, 1001);
-    for (const id of [1, 2])
-      github.addRequest(
-        ORG,
-        sampleRequest({
-          id,
-          login: `user${id}`,
-          tokenName: "reader",
-          repository: { contents: "read" },
-          repositories: "none",
-          lifetimeDays: 30,
-        }),
-      );
-    const prefix = `cli${Math.random().toString(36).slice(2, 8)}`;
+    const { github, server, env } = await ground([1, 2]);
     // A server replica, in the middle of reviewing request 1.
-    server = redisState({
-      url: redis.url,
-      prefix,
-      lockTtlMs: 30_000,
-      commandTimeoutMs: 1000,
-      graceTtlMs: 3600_000,
-      logger: createLogger({ level: "silent", format: "json" }),
-      metrics: new Metrics({ defaultMetrics: false }),
-    });
-    expect(await server.connected(5000)).toBe(true);
     expect(await server.requests.claim(ORG, 1, 60_000)).not.toBeNull();
-
-    const { code, stdout, stderr } = await cli(
-      {
-        APP_ID: "12345",
-        PRIVATE_KEY: TEST_PRIVATE_KEY,
-        GHE_HOST: github.host,
-        GHE_PROTOCOL: "http",
-        REVIEW_MIN_INTERVAL_MS: "0",
-        REDIS_URL: redis.url,
-        REDIS_KEY_PREFIX: prefix,
-      },
-      "sweep",
-      "--org",
-      ORG,
-      "--json",
-    );
+    const { code, stdout, stderr } = await cli(env, "sweep", "--org", ORG, "--json");
     expect(stderr).not.toContain("Redis did not answer");
     expect(code).toBe(0);
     const [summary] = JSON.parse(stdout) as { approved: number; already_handled: number }[];
@@ -94,45 +81,13 @@ describe.runIf(available)("pat-warden sweep with REDIS_URL", () => {
   }, 60_000);
 
   it("a dry run takes no org lock: the servers waiting for the org are not told it was swept", async () => {
-    redis = await startRedis();
-    github = await startGitHubStandIn({ appPublicKey: TEST_PRIVATE_KEY });
-    github.addInstallation(ORG, 1001);
-    github.addRequest(
-      ORG,
-      sampleRequest({
-        id: 1,
-        login: "user1",
-        tokenName: "reader",
-        repository: { contents: "read" },
-        repositories: "none",
-        lifetimeDays: 30,
-      }),
-    );
-    const prefix = `cli${Math.random().toString(36).slice(2, 8)}`;
-    server = redisState({
-      url: redis.url,
-      prefix,
-      lockTtlMs: 30_000,
-      commandTimeoutMs: 1000,
-      graceTtlMs: 3600_000,
-      logger: createLogger({ level: "silent", format: "json" }),
-      metrics: new Metrics({ defaultMetrics: false }),
-    });
-    expect(await server.connected(5000)).toBe(true);
-    const env = {
-      APP_ID: "12345",
-      PRIVATE_KEY: TEST_PRIVATE_KEY,
-      GHE_HOST: github.host,
-      GHE_PROTOCOL: "http",
-      REDIS_URL: redis.url,
-      REDIS_KEY_PREFIX: prefix,
-    };
+    const { github, server, env } = await ground([1]);
     const dry = await cli(env, "sweep", "--org", ORG, "--dry-run");
     expect(dry.code).toBe(0);
     expect(await server.locks.lastCompleted("sweep", ORG)).toBeNull();
     expect(github.reviews).toEqual([]);
     // A sweep that reviews does take it, and says so to the others.
-    const real = await cli({ ...env, REVIEW_MIN_INTERVAL_MS: "0" }, "sweep", "--org", ORG);
+    const real = await cli(env, "sweep", "--org", ORG);
     expect(real.code).toBe(0);
     expect(await server.locks.lastCompleted("sweep", ORG)).not.toBeNull();
     expect(github.reviews.map((r) => r.requestId)).toEqual([1]);

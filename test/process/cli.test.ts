@@ -1,9 +1,10 @@
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { afterEach, describe, expect, it } from "vitest";
 import { PROJECT_ROOT } from "../support/server-process.js";
 import { startGitHubStandIn, type GitHubStandIn } from "../support/github-stand-in.js";
 import { sampleGrant, sampleRequest } from "../support/samples.js";
 import { TEST_PRIVATE_KEY } from "../support/keys.js";
+import { runCliProcess } from "../support/cli-process.js";
 
 // The command line run as users run it (the compiled bin): its wiring (stdout, stderr, exit codes), and the
 // commands that need the App's credentials, from the environment. The policy commands are tested in process:
@@ -158,17 +159,4 @@ describe("pat-warden sweep and grants, with the App's credentials", () => {
   });
 });
 
-/** The CLI as a child process with only the given environment (async: the stand-in runs in this process). */
-function cliWithEnv(env: Record<string, string>, ...args: string[]) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, ["dist/src/cli.js", ...args], {
-      cwd: PROJECT_ROOT,
-      env: { PATH: process.env.PATH ?? "", ...env },
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk) => (stdout += chunk));
-    child.stderr.on("data", (chunk) => (stderr += chunk));
-    child.on("exit", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cliWithEnv = runCliProcess;

@@ -1,7 +1,7 @@
 import { once } from "node:events";
 import { afterEach, describe, expect, it } from "vitest";
 import { startGitHubStandIn, type GitHubStandIn } from "../support/github-stand-in.js";
-import { webhookPayload } from "../support/samples.js";
+import { pushPayload, webhookPayload } from "../support/samples.js";
 import { startServerProcess, type ServerProcess } from "../support/server-process.js";
 import { StandInRepos } from "../support/stand-in-repos.js";
 import { deliver } from "../support/webhook-sender.js";
@@ -252,20 +252,7 @@ describe.runIf(available)("three replicas sharing Redis", () => {
       file,
       "version: 1\nno_match: deny\nno_match_message: closed\nrules: []\n",
     );
-    const push = {
-      ref: "refs/heads/main",
-      before: "0".repeat(40),
-      after: revision,
-      repository: {
-        name: ".github",
-        full_name: `${ORG}/.github`,
-        default_branch: "main",
-        owner: { login: ORG },
-      },
-      organization: { login: ORG },
-      commits: [{ id: revision, added: [], modified: [file], removed: [] }],
-      installation: { id: INSTALLATION },
-    };
+    const push = pushPayload({ org: ORG, installationId: INSTALLATION, files: [file], after: revision });
     const answer = await deliver({
       url: `${pushed.url}/api/github/webhooks`,
       secret: SECRET,
@@ -297,21 +284,14 @@ describe.runIf(available)("three replicas sharing Redis", () => {
     expect(decisionsOf(other).at(-1)).toMatchObject({ request_id: before!.id, outcome: "review" });
 
     const revision = repos.commit(ORG, ".github", file, null);
-    const push = {
-      ref: "refs/heads/main",
-      before: "0".repeat(40),
+    const push = pushPayload({
+      org: ORG,
+      installationId: INSTALLATION,
+      files: [file],
+      change: "removed",
       after: revision,
-      repository: {
-        name: ".github",
-        full_name: `${ORG}/.github`,
-        default_branch: "main",
-        owner: { login: ORG },
-      },
-      organization: { login: ORG },
-      sender: { login: "policy-owner", type: "User" },
-      commits: [{ id: revision, added: [], modified: [], removed: [file] }],
-      installation: { id: INSTALLATION },
-    };
+      sender: "policy-owner",
+    });
     const answer = await deliver({
       url: `${pushed.url}/api/github/webhooks`,
       secret: SECRET,

@@ -154,3 +154,37 @@ export function sampleGrant(options: SampleOptions): PatGrant {
     repositories: request.repositories,
   };
 }
+
+/**
+ * A `push` to the default branch (`main`) of an org's `.github` repository: one commit changing (or removing)
+ * `files`, as GitHub sends it.
+ */
+export function pushPayload(options: {
+  org: string;
+  installationId: number;
+  files: string[];
+  change?: "modified" | "removed";
+  /** The commit pushed (default "1" × 40). */
+  after?: string;
+  sender?: string;
+}): Record<string, unknown> {
+  const after = options.after ?? "1".repeat(40);
+  const removed = options.change === "removed";
+  return {
+    ref: "refs/heads/main",
+    before: "0".repeat(40),
+    after,
+    repository: {
+      name: ".github",
+      full_name: `${options.org}/.github`,
+      default_branch: "main",
+      owner: { login: options.org },
+    },
+    organization: { login: options.org },
+    commits: [
+      { id: after, added: [], modified: removed ? [] : options.files, removed: removed ? options.files : [] },
+    ],
+    sender: { login: options.sender ?? "pusher", type: "User" },
+    installation: { id: options.installationId },
+  };
+}
