@@ -1,5 +1,5 @@
 import type { Probot } from "probot";
-import type { GitHubOctokit } from "./octokit.js";
+import { isRead, type GitHubOctokit } from "./octokit.js";
 import type { RetryOptions } from "./retry.js";
 
 /** An installation's authenticated Octokit, as Probot builds it from GitHubOctokit. */
@@ -47,8 +47,7 @@ export function eventClient(
     const octokit = await probot.auth(installationId);
     octokit.hook.before("request", (options) => {
       options.headers["x-github-delivery"] = deliveryId;
-      if (options.method === "GET" || options.method === "HEAD")
-        options.request = { retry: reads, ...options.request };
+      if (isRead(options.method)) options.request = { retry: reads, ...options.request };
     });
     return octokit;
   });

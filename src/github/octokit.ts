@@ -3,7 +3,7 @@ import { paginateRest } from "@octokit/plugin-paginate-rest";
 import { restEndpointMethods } from "@octokit/plugin-rest-endpoint-methods";
 import type { OctokitResponse } from "@octokit/types";
 import { createProbotAuth } from "octokit-auth-probot";
-import { withRetry, type RetryOptions } from "./retry.js";
+import { realSleep, withRetry, type RetryOptions } from "./retry.js";
 
 /** How long a read may keep retrying when its caller names no deadline (a job's call, not a webhook's). */
 export const READ_BUDGET_MS = 30_000;
@@ -34,8 +34,7 @@ function retryCalls(clock: CallClock) {
   return (octokit: OctokitCore) => {
     octokit.hook.wrap("request", async (request, options): Promise<OctokitResponse<unknown>> => {
       const asked = options.request?.retry;
-      const read = options.method === "GET" || options.method === "HEAD";
-      if (asked === false || (asked === undefined && !read)) return request(options);
+      if (asked === false || (asked === undefined && !isRead(options.method))) return request(options);
       const retry = asked ?? {
         deadline: clock.now() + READ_BUDGET_MS,
         attemptTimeoutMs: READ_ATTEMPT_TIMEOUT_MS,
@@ -70,6 +69,11 @@ function retryCalls(clock: CallClock) {
   };
 }
 
+/** A call that changes nothing on GitHub: safe to send again. */
+export function isRead(method: string): boolean {
+  return method === "GET" || method === "HEAD";
+}
+
 /** The time GitHub calls wait by: real time, or a test's clock whose `sleep` moves its `now`. */
 export interface CallClock {
   now: () => number;
@@ -78,7 +82,7 @@ export interface CallClock {
 
 export const REAL_TIME: CallClock = {
   now: Date.now,
-  sleep: (ms) => new Promise<void>((resolve) => setTimeout(resolve, ms)),
+  sleep: realSleep,
 };
 
 /**

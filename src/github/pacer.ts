@@ -1,3 +1,4 @@
+import { realSleep } from "./retry.js";
 /**
  * Paces mutating GitHub calls (reviews, revocations) per installation: at most `concurrency` at once, starts at
  * least `minIntervalMs` apart, and everything on an installation waits while GitHub has asked it to (retry-after,
@@ -53,7 +54,7 @@ export class Pacer {
     this.#concurrency = options.concurrency ?? 1;
     this.#interval = options.minIntervalMs ?? 400;
     this.#now = options.now ?? Date.now;
-    this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.#sleep = options.sleep ?? realSleep;
   }
 
   /** Runs `call` when the installation's lane allows; rejects with QueueDeadlineError if that is after `deadline`. */

@@ -42,13 +42,18 @@ export interface AttemptFailure {
 export type RetryResult<T> =
   { ok: true; value: T; attempts: number } | { ok: false; failure: AttemptFailure; attempts: number };
 
+/** Real time: what every wait (retry backoff, pacing, bulk confirmation) uses unless a test gives its clock. */
+export function realSleep(ms: number): Promise<void> {
+  return new Promise<void>((resolve) => setTimeout(resolve, ms));
+}
+
 /** `attempt` gets the time it may take; it creates its abort signal when the call really starts (after pacing). */
 export async function withRetry<T>(
   attempt: (timeoutMs: number) => Promise<T>,
   options: RetryOptions,
 ): Promise<RetryResult<T>> {
   const now = options.now ?? Date.now;
-  const sleep = options.sleep ?? ((ms) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const sleep = options.sleep ?? realSleep;
   const base = options.baseDelayMs ?? 200;
   for (let attempts = 1; ; attempts++) {
     const budget = Math.min(options.attemptTimeoutMs, options.deadline - now());

@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import type { Metrics } from "../ops/metrics.js";
 import { MAX_PER_PAGE, MAX_TOKEN_IDS } from "../github/limits.js";
+import { realSleep } from "../github/retry.js";
 import { requestIdOf } from "../github/shapes.js";
 
 /**
@@ -68,7 +69,7 @@ export async function confirmBulk(
   list: Lister,
   options: ConfirmOptions,
 ): Promise<{ remaining: Set<number>; calls: number }> {
-  const sleep = options.sleep ?? ((ms) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const sleep = options.sleep ?? realSleep;
   let remaining = new Set(ids);
   let calls = 0;
   for (const wait of confirmWaits(options.confirmBoundMs ?? CONFIRM_BOUND_MS)) {

@@ -165,7 +165,8 @@ export class Scheduler {
       );
       // An org another replica is working on is left for last: the others are taken meanwhile.
       const elsewhere: { target: OrgInstallation; since: number }[] = [];
-      await eachAtMost(this.options.orgConcurrency ?? 8, targets, async (target) => {
+      const width = this.options.orgConcurrency ?? 8;
+      await eachAtMost(width, targets, async (target) => {
         if (this.#stopped) return;
         const lock = await this.#locks.acquire(kind, target.org);
         // One org asked for (a new policy, deferred reviews) needs a run that started after the asking; a run of
@@ -178,7 +179,7 @@ export class Scheduler {
           this.#covered(kind, runId, target.org);
         } else results.set(target.org, await this.#holding(lock, target, `${runId}-${target.org}`, each));
       });
-      await eachAtMost(this.options.orgConcurrency ?? 8, elsewhere, async ({ target, since }) => {
+      await eachAtMost(width, elsewhere, async ({ target, since }) => {
         const lock = await this.#whenFree(kind, target.org, since);
         if (lock) results.set(target.org, await this.#holding(lock, target, `${runId}-${target.org}`, each));
         // Said, so that a run that leaves an org to another replica still ends in a line for that org.

@@ -6,7 +6,7 @@ import type { SharedState } from "../../src/state/shared-state.js";
 import { startGitHubStandIn, type GitHubStandIn } from "../support/github-stand-in.js";
 import { TEST_PRIVATE_KEY } from "../support/keys.js";
 import { requireRedisServer, startRedis, type RedisProcess } from "../support/redis-server.js";
-import { sampleRequest } from "../support/samples.js";
+import { requestOfKind } from "../support/fault-kit.js";
 import { runCliProcess } from "../support/cli-process.js";
 
 // `pat-warden sweep` with REDIS_URL works as one more replica: what a server holds, it leaves alone.
@@ -32,18 +32,8 @@ async function ground(ids: number[]) {
   redis = await startRedis();
   github = await startGitHubStandIn({ appPublicKey: TEST_PRIVATE_KEY });
   github.addInstallation(ORG, 1001);
-  for (const id of ids)
-    github.addRequest(
-      ORG,
-      sampleRequest({
-        id,
-        login: `user${id}`,
-        tokenName: "reader",
-        repository: { contents: "read" },
-        repositories: "none",
-        lifetimeDays: 30,
-      }),
-    );
+  // Read-only, 30 days: the bundled policy approves them.
+  for (const id of ids) github.addRequest(ORG, requestOfKind("approve", id));
   const prefix = `cli${Math.random().toString(36).slice(2, 8)}`;
   server = redisState({
     url: redis.url,

@@ -66,6 +66,25 @@ async function startReplica(env: Record<string, string> = {}): Promise<ServerPro
   return replica;
 }
 
+/**
+ * The org's policy file (leaving everything to a human) and two replicas, which re-validate cached policies only
+ * hourly: only the broadcast can make one reload. `other` has judged request `firstId` by the file; `later`
+ * (`firstId` + 1) is pending, for after the push.
+ */
+async function twoReplicasWithOrgPolicy(firstId: number) {
+  await startGround();
+  const repos = new StandInRepos(github!);
+  const file = ".github/pat-warden.yml";
+  repos.commit(ORG, ".github", file, "version: 1\nno_match: review\nrules: []\n");
+  const env = { POLICY_REFRESH_SECONDS: "3600" };
+  const [pushed, other] = await Promise.all([startReplica(env), startReplica(env)]);
+  const [before, later] = [firstId, firstId + 1].map((id) => ({ id, kind: "approve" as Kind }));
+  for (const g of [before!, later!]) github!.addRequest(ORG, requestOfKind(g.kind, g.id));
+  expect((await send(other.url, before!)).status).toBe(200);
+  expect(decisionsOf(other).at(-1)).toMatchObject({ request_id: before!.id, outcome: "review" });
+  return { repos, file, pushed, other, later: later! };
+}
+
 async function startGround() {
   github = await startGitHubStandIn({ appPublicKey: TEST_PRIVATE_KEY });
   github.addInstallation(ORG, INSTALLATION);
@@ -234,17 +253,7 @@ describe.runIf(available)("three replicas sharing Redis", () => {
   }, 120_000);
 
   it("a push to one replica: the others drop their cached policy, and judge the next request by the new one", async () => {
-    await startGround();
-    const repos = new StandInRepos(github!);
-    const file = ".github/pat-warden.yml";
-    repos.commit(ORG, ".github", file, "version: 1\nno_match: review\nrules: []\n");
-    // Cached policies are re-validated only hourly: only the broadcast can make the other replica reload.
-    const env = { POLICY_REFRESH_SECONDS: "3600" };
-    const [pushed, other] = await Promise.all([startReplica(env), startReplica(env)]);
-    const [before, later] = [12000, 12001].map((id) => ({ id, kind: "approve" as Kind }));
-    for (const g of [before!, later!]) github!.addRequest(ORG, requestOfKind(g.kind, g.id));
-    expect((await send(other.url, before!)).status).toBe(200);
-    expect(decisionsOf(other).at(-1)).toMatchObject({ request_id: before!.id, outcome: "review" });
+    const { repos, file, pushed, other, later } = await twoReplicasWithOrgPolicy(12000);
 
     const revision = repos.commit(
       ORG,
@@ -271,17 +280,8 @@ describe.runIf(available)("three replicas sharing Redis", () => {
   }, 60_000);
 
   it("a push deleting the policy file, seen by one replica: the other falls back to the bundled policy, not closed", async () => {
-    await startGround();
-    const repos = new StandInRepos(github!);
-    const file = ".github/pat-warden.yml";
-    repos.commit(ORG, ".github", file, "version: 1\nno_match: review\nrules: []\n");
-    const env = { POLICY_REFRESH_SECONDS: "3600" };
-    const [pushed, other] = await Promise.all([startReplica(env), startReplica(env)]);
-    const [before, after] = [13000, 13001].map((id) => ({ id, kind: "approve" as Kind }));
-    for (const g of [before!, after!]) github!.addRequest(ORG, requestOfKind(g.kind, g.id));
     // The other replica has read the org's file: a file gone without a known deletion would fail it closed.
-    expect((await send(other.url, before!)).status).toBe(200);
-    expect(decisionsOf(other).at(-1)).toMatchObject({ request_id: before!.id, outcome: "review" });
+    const { repos, file, pushed, other, later: after } = await twoReplicasWithOrgPolicy(13000);
 
     const revision = repos.commit(ORG, ".github", file, null);
     const push = pushPayload({
