@@ -139,6 +139,13 @@ describe("GitHub stand-in", () => {
       reason: "for the build",
       permissions: patRequest(1).permissions_result,
     });
+
+    // GitHub's schema allows at most 50 token ids in one listing (both list endpoints).
+    const tokens = (n: number) => Array.from({ length: n }, (_, i) => `token_id[]=${5001 + i}`).join("&");
+    for (const list of ["personal-access-token-requests", "personal-access-tokens"]) {
+      expect((await api(gh, token, "GET", `/orgs/${ORG}/${list}?${tokens(50)}`)).status).toBe(200);
+      expect((await api(gh, token, "GET", `/orgs/${ORG}/${list}?${tokens(51)}`)).status).toBe(422);
+    }
   });
 
   it("reviews a request once, then refuses it as no longer pending", async () => {

@@ -13,6 +13,8 @@ import { RequestLedger } from "../src/state/request-ledger.js";
 import type { OrgLocks } from "../src/state/org-locks.js";
 import { localState } from "../src/state/shared-state.js";
 import { sweepOrg } from "../src/jobs/sweep.js";
+import { listByTokens } from "../src/github/list-by-tokens.js";
+import { PENDING_ROUTE } from "../src/github/pending-requests.js";
 import { policyState, sharedClock, startWithGitHub, stopAll, type TestService } from "./support/service.js";
 
 // Sweeps of the pending list against the GitHub stand-in: exact call counts for a backlog, bulk grouping, no
@@ -347,6 +349,27 @@ describe("bulk reviews, which GitHub carries out after its 202", () => {
     const [summary] = await sweep;
     expect(summary).toMatchObject({ approved: 0, unconfirmed: 2 });
     expect(github.pending(ORG).map((r) => r.id)).toEqual(expect.arrayContaining([1, 2]));
+  });
+
+  it("lists more than 50 tokens in calls of 50, GitHub's limit, and finds every one", async () => {
+    await start();
+    const requests = backlog("review", 1, 120);
+    for (const request of requests) github.addRequest(ORG, request);
+    const octokit = await service.probot.auth(1001);
+    const tokenIds = requests.map((r) => r.token_id);
+    const { items, calls } = await listByTokens(octokit, PENDING_ROUTE, ORG, tokenIds, {
+      deadline: Date.now() + 10_000,
+      attemptTimeoutMs: 5000,
+    });
+    expect(calls).toBe(3);
+    expect((items as { id: number }[]).map((item) => item.id).sort((a, b) => a - b)).toEqual(
+      requests.map((r) => r.id),
+    );
+    expect(
+      github.calls
+        .filter((c) => c.path === `/orgs/${ORG}/personal-access-token-requests`)
+        .map((c) => c.status),
+    ).toEqual([200, 200, 200]);
   });
 
   it("judges an unconfirmed request afresh once the hold has passed (a review GitHub lost)", async () => {
