@@ -98,6 +98,19 @@ rules:
     expect(asked).toBeLessThan(50);
   });
 
+  it("not answered at all once (a hung connection): cut at the attempt timeout, asked again, and decides", async () => {
+    await start(POLICY, { REVIEW_ATTEMPT_TIMEOUT_MS: "200" });
+    new StandInRepos(github!).setMembership(ORG, "contractors", "mallory", "active");
+    const request = readOnly(5, { login: "mallory" });
+    github!.addRequest(ORG, request);
+    const membership = { method: "GET", path: "/orgs/octo-org/teams/contractors/memberships/mallory" };
+    github!.inject(membership, [{ hang: true }]);
+    await deliver(webhookPayload("created", request), "d-5");
+    expect(github!.calls.filter((c) => c.path === membership.path).map((c) => c.status)).toEqual([0, 200]);
+    expect(github!.reviews).toMatchObject([{ requestId: 5, action: "deny" }]);
+    expect(recordOf(5)).toMatchObject({ outcome: "deny", rule: "contractors-denied", unknown_facts: [] });
+  });
+
   it("answered 502 once, then answered: the lookup is asked again and decides", async () => {
     await start(POLICY);
     new StandInRepos(github!).setMembership(ORG, "contractors", "mallory", "active");

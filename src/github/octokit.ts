@@ -44,7 +44,10 @@ function retryCalls(clock: CallClock) {
         async (timeoutMs) => {
           const timeout = AbortSignal.timeout(timeoutMs);
           const signal = caller ? AbortSignal.any([caller, timeout]) : timeout;
-          return await request({ ...options, request: { ...options.request, signal } });
+          // Set on the options object itself: the hooks inside this one (authentication) were bound to it, and
+          // would never see a copy.
+          options.request = { ...options.request, signal };
+          return await request(options);
         },
         {
           ...retry,
