@@ -190,6 +190,7 @@ export async function createService(config: Config, deps: ServiceDeps): Promise<
       eventClient(probot, installationId, deliveryId, {
         deadline: (deps.now ?? Date.now)() + config.reviewDeadlineMs,
         attemptTimeoutMs: config.attemptTimeoutMs,
+        now: deps.now ?? Date.now,
       }),
   );
   const receive = webhookReceiver(probot, requests);

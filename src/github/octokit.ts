@@ -38,7 +38,11 @@ function retryCalls(clock: CallClock) {
       const retry = asked ?? {
         deadline: clock.now() + READ_BUDGET_MS,
         attemptTimeoutMs: READ_ATTEMPT_TIMEOUT_MS,
+        now: clock.now,
       };
+      // The caller's deadline is on the caller's clock; the waits below are on this client's. What is left of it
+      // carries over, so a caller on another clock neither gets a spent budget nor an endless one.
+      const deadline = clock.now() + (retry.deadline - (retry.now ?? Date.now)());
       const caller = options.request?.signal;
       const result = await withRetry(
         async (timeoutMs) => {
@@ -51,6 +55,7 @@ function retryCalls(clock: CallClock) {
         },
         {
           ...retry,
+          deadline,
           // Always the client's clock, `now` and `sleep` together: a sleep that does not move `now` would retry
           // without waiting until the deadline.
           now: clock.now,
