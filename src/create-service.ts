@@ -95,6 +95,7 @@ export function createJobs(config: Config, deps: ServiceDeps) {
       concurrency: config.reviewConcurrency,
       ...(state.slots ? { slots: state.slots } : {}),
       ...(deps.reviewClock ?? {}),
+      onQueueChange: (waiting) => metrics.callsQueued.set(waiting),
     }),
     requests: state.requests,
     handedOver: state.handedOver,

@@ -13,6 +13,8 @@ export interface PacerOptions {
   minIntervalMs?: number;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
+  /** Told how many calls wait for a free place on their lane, whenever that changes (a metric). */
+  onQueueChange?: (waiting: number) => void;
 }
 
 /**
@@ -48,9 +50,12 @@ export class Pacer {
   readonly #now: () => number;
   readonly #sleep: (ms: number) => Promise<void>;
   readonly #slots: PaceSlots | undefined;
+  readonly #onQueueChange: (waiting: number) => void;
+  #waiting = 0;
 
   constructor(options: PacerOptions = {}) {
     this.#slots = options.slots;
+    this.#onQueueChange = options.onQueueChange ?? (() => {});
     this.#concurrency = options.concurrency ?? 1;
     this.#interval = options.minIntervalMs ?? 400;
     this.#now = options.now ?? Date.now;
@@ -95,22 +100,32 @@ export class Pacer {
   /** Waits for a free slot on the lane; false if the deadline comes first (the caller then gives up). */
   #slot(lane: Lane, deadline: number): Promise<boolean> {
     return new Promise<boolean>((resolve) => {
+      const settle = (started: boolean) => {
+        this.#queueChanged(-1);
+        resolve(started);
+      };
       const ready = () => {
         if (timer) clearTimeout(timer);
-        resolve(true);
+        settle(true);
       };
       lane.waiting.push(ready);
+      this.#queueChanged(+1);
       const left = deadline - this.#now();
       const timer = Number.isFinite(left)
         ? setTimeout(
             () => {
               lane.waiting.splice(lane.waiting.indexOf(ready), 1);
-              resolve(false);
+              settle(false);
             },
             Math.max(0, left),
           )
         : undefined;
     });
+  }
+
+  #queueChanged(by: number): void {
+    this.#waiting += by;
+    this.#onQueueChange(this.#waiting);
   }
 
   /** GitHub asked this installation to wait: nothing more starts on it before `until` (epoch ms). */

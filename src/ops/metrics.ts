@@ -43,6 +43,12 @@ export class Metrics {
     [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
   );
 
+  readonly callsQueued = this.#gauge(
+    "pat_warden_review_calls_queued",
+    "Review and revocation calls waiting for a free place on their installation's lane (REVIEW_CONCURRENCY).",
+    [],
+  );
+
   readonly webhooks = this.#counter(
     "pat_warden_webhooks_total",
     "Webhook deliveries by event and HTTP status answered.",

@@ -56,10 +56,9 @@ async function startProcess(sweepOnStart: boolean): Promise<ServerProcess> {
   return server;
 }
 
+/** SIGKILL, then wait for the exit; at once if the process has already exited (after a SIGTERM, say). */
 async function kill(server: ServerProcess): Promise<void> {
-  const exited = once(server.child, "exit");
-  server.child.kill("SIGKILL");
-  await exited;
+  await server.stop("SIGKILL");
 }
 
 const sweepDone = (server: ServerProcess) =>
