@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { DecisionRecord, LifecycleRecord } from "../src/audit/decision-record.js";
 import { demoRequests, sampleRequest, webhookPayload } from "./support/samples.js";
 import type { PatRequest } from "./support/github-stand-in.js";
-import { policyState, startTestService, type TestService } from "./support/service.js";
+import { policyState, sharedClock, startTestService, type TestService } from "./support/service.js";
 import { readFileSync } from "node:fs";
 
 // The webhook handlers, driven with the service's receive() and GitHub mocked by nock: every test ends with no pending mock
@@ -173,6 +173,14 @@ describe("enforce mode", () => {
   });
 
   it("gives up at the deadline, records the failure, and hands the request to a sweep (202)", async () => {
+    // The deadline and the waits between attempts on a still clock: only the waits count towards the deadline.
+    await service.server.close();
+    const clock = sharedClock({ still: true });
+    service = await startTestService({
+      policy: POLICY,
+      env: { REVIEW_DEADLINE_MS: "3000" },
+      reviewClock: clock,
+    });
     tokenMock();
     nock(API)
       .post(`/orgs/${ORG}/personal-access-token-requests/${readOnly.id}`)
@@ -185,7 +193,9 @@ describe("enforce mode", () => {
     const record = decisions()[0]!;
     expect(record).toMatchObject({ outcome: "approve", review_status: "failed", review_http_status: 500 });
     expect(record.review_attempts).toBeGreaterThan(1);
-    expect(record.duration_ms).toBeLessThan(3000);
+    // One wait fewer than attempts, and they stopped short of the deadline.
+    expect(clock.waits).toHaveLength(record.review_attempts - 1);
+    expect(clock.waits.reduce((sum, ms) => sum + ms, 0)).toBeLessThan(3000);
     // The remaining answers of the .times(100) mock were never needed.
     nock.cleanAll();
   });

@@ -292,9 +292,8 @@ describe("GitHub stand-in", () => {
     await vi.waitFor(() => expect(gh.calls).toHaveLength(2));
     expect(gh.calls[1]?.status).toBe(0);
 
-    const started = Date.now();
+    // The hang never ends by itself: close() resolving at all is the proof.
     await gh.close();
-    expect(Date.now() - started).toBeLessThan(1000);
     expect(await outcome).toBe("failed");
   });
 

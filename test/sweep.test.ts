@@ -448,7 +448,8 @@ describe("no request is reviewed twice", () => {
 
 describe("GitHub failing during a sweep", () => {
   it("honours retry-after on 429 and a secondary-limit 403, then completes", async () => {
-    await start();
+    // The pacing of the installation's calls (which GitHub's retry-after pauses) on the clock too.
+    ({ github, service, clock } = await startWithGitHub({ policy: POLICY, reviewClock: true }));
     for (const request of backlog("approve", 1, 150)) github.addRequest(ORG, request);
     github.inject({ method: "POST", path: "/orgs/octo-org/personal-access-token-requests" }, [
       { status: 429, headers: { "retry-after": "1" } },
@@ -458,9 +459,9 @@ describe("GitHub failing during a sweep", () => {
         body: { message: "You have exceeded a secondary rate limit" },
       },
     ]);
-    const started = Date.now();
     const [summary] = await service.scheduler.sweep("test");
-    expect(Date.now() - started).toBeGreaterThanOrEqual(1900);
+    // Each retry waited the second GitHub asked for (on the sweep's clock), not the ~200 ms backoff.
+    expect(clock.waits.slice(0, 2)).toEqual([1000, 1000]);
     expect(summary).toMatchObject({ approved: 150, review_failed: 0 });
     expect(summary!.calls.review).toBe(4);
     expect(reviewCounts().size).toBe(150);

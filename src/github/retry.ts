@@ -22,9 +22,14 @@ export interface RetryOptions {
 /**
  * Retry options for calls no webhook waits on (sweeps, audits, checks): each call may retry until `budgetMs`
  * after it starts, 15 s at most per attempt. A fresh deadline per call: one slow call does not starve the next.
+ * The waits between attempts take `sleep` (the job's own, which tests give as a clock).
  */
-export function callsWithin(budgetMs: number, now: () => number = Date.now): () => RetryOptions {
-  return () => ({ deadline: now() + budgetMs, attemptTimeoutMs: 15_000, now });
+export function callsWithin(
+  budgetMs: number,
+  now: () => number = Date.now,
+  sleep?: (ms: number) => Promise<void>,
+): () => RetryOptions {
+  return () => ({ deadline: now() + budgetMs, attemptTimeoutMs: 15_000, now, ...(sleep ? { sleep } : {}) });
 }
 
 export interface AttemptFailure {

@@ -74,7 +74,7 @@ export async function auditGrants(
 ): Promise<GrantsSummary> {
   const now = options.now ?? Date.now;
   const started = now();
-  const retry = callsWithin(options.callBudgetMs ?? 120_000, now);
+  const retry = callsWithin(options.callBudgetMs ?? 120_000, now, options.sleep);
   const summary: GrantsSummary = {
     audit_id: auditId,
     org: target.org,
