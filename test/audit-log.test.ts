@@ -57,3 +57,21 @@ describe("the audit log", () => {
     },
   );
 });
+
+describe("LOG_FORMAT=pretty", () => {
+  it("writes a line a person reads, with the record's fields, and still redacts", () => {
+    let text = "";
+    const stream = new Writable({
+      write(chunk, _encoding, done) {
+        text += String(chunk);
+        done();
+      },
+    });
+    const logger = createLogger({ level: "info", format: "pretty", destination: stream });
+    logger.info({ event: "sweep", org: "octo-org", token: "ghs_secret" }, "sweep done");
+    expect(text).toContain("sweep done");
+    expect(text).toContain("octo-org");
+    expect(text).not.toContain("ghs_secret");
+    expect(() => JSON.parse(text)).toThrow();
+  });
+});

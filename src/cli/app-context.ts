@@ -6,15 +6,7 @@ import { LocalOrgLocks } from "../state/org-locks.js";
 import { createLogger } from "../ops/logger.js";
 import { choosePolicySource } from "../policy-store/choose-policy-source.js";
 import { setupHelp } from "../ops/setup-help.js";
-
-export class CliExit extends Error {
-  constructor(
-    readonly code: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+import { CliExit } from "./cli-exit.js";
 
 /**
  * What `sweep` and `grants` need to talk to GitHub as the App: the server's configuration (environment and

@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import type { GrantsSummary } from "../jobs/grants-audit.js";
-import { appContext, CliExit } from "./app-context.js";
+import { appContext } from "./app-context.js";
+import { CliExit } from "./cli-exit.js";
 
 export const GRANTS_USAGE = `usage: pat-warden grants [--org <org>] [--revoke] [--json]
 

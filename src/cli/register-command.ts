@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import { once } from "node:events";
 import { parseArgs } from "node:util";
 import { parse } from "yaml";
-import { CliExit } from "./app-context.js";
+import { CliExit } from "./cli-exit.js";
 
 export const REGISTER_USAGE = `usage: pat-warden register [--org <org>] [--webhook-url <url>] [--port <port>]
 

@@ -1,11 +1,4 @@
-import { CliExit } from "./app-context.js";
-import { EXPLAIN_USAGE, explainCommand } from "./explain-command.js";
-import { GRANTS_USAGE, grantsCommand } from "./grants-command.js";
-import { REGISTER_USAGE, registerCommand } from "./register-command.js";
-import { SWEEP_USAGE, sweepCommand } from "./sweep-command.js";
-import { TEST_USAGE, testCommand } from "./test-command.js";
-import { VALIDATE_USAGE, validateCommand } from "./validate-command.js";
-import { policyJsonSchema } from "../policy/schema.js";
+import { CliExit } from "./cli-exit.js";
 
 const USAGE = `usage: pat-warden <command>
 
@@ -24,20 +17,50 @@ setting up:
 
 pat-warden <command> --help for more.`;
 
-const COMMANDS: Record<string, { usage: string; run: (args: string[]) => Promise<number> }> = {
-  validate: { usage: VALIDATE_USAGE, run: validateCommand },
-  schema: {
-    usage: "usage: pat-warden schema",
-    run: async () => {
-      process.stdout.write(`${JSON.stringify(policyJsonSchema(), null, 2)}\n`);
-      return 0;
-    },
+interface Command {
+  usage: string;
+  run: (args: string[]) => Promise<number>;
+}
+
+/**
+ * Each command's module is loaded when it is called: `validate` in a pre-commit hook does not load Probot,
+ * fastify and the GitHub client that `sweep` needs.
+ */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  validate: async () => {
+    const { VALIDATE_USAGE, validateCommand } = await import("./validate-command.js");
+    return { usage: VALIDATE_USAGE, run: validateCommand };
   },
-  explain: { usage: EXPLAIN_USAGE, run: explainCommand },
-  test: { usage: TEST_USAGE, run: testCommand },
-  sweep: { usage: SWEEP_USAGE, run: sweepCommand },
-  grants: { usage: GRANTS_USAGE, run: grantsCommand },
-  register: { usage: REGISTER_USAGE, run: registerCommand },
+  schema: async () => {
+    const { policyJsonSchema } = await import("../policy/schema.js");
+    return {
+      usage: "usage: pat-warden schema",
+      run: async () => {
+        process.stdout.write(`${JSON.stringify(policyJsonSchema(), null, 2)}\n`);
+        return 0;
+      },
+    };
+  },
+  explain: async () => {
+    const { EXPLAIN_USAGE, explainCommand } = await import("./explain-command.js");
+    return { usage: EXPLAIN_USAGE, run: explainCommand };
+  },
+  test: async () => {
+    const { TEST_USAGE, testCommand } = await import("./test-command.js");
+    return { usage: TEST_USAGE, run: testCommand };
+  },
+  sweep: async () => {
+    const { SWEEP_USAGE, sweepCommand } = await import("./sweep-command.js");
+    return { usage: SWEEP_USAGE, run: sweepCommand };
+  },
+  grants: async () => {
+    const { GRANTS_USAGE, grantsCommand } = await import("./grants-command.js");
+    return { usage: GRANTS_USAGE, run: grantsCommand };
+  },
+  register: async () => {
+    const { REGISTER_USAGE, registerCommand } = await import("./register-command.js");
+    return { usage: REGISTER_USAGE, run: registerCommand };
+  },
 };
 
 /**
@@ -50,11 +73,12 @@ export async function runCli(argv: string[]): Promise<number> {
     console.log(USAGE);
     return name === undefined ? 2 : 0;
   }
-  const command = COMMANDS[name];
-  if (!command) {
+  const load = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!load) {
     console.error(`unknown command "${name}"\n\n${USAGE}`);
     return 2;
   }
+  const command = await load();
   if (args.includes("--help") || args.includes("-h")) {
     console.log(command.usage);
     return 0;

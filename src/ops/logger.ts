@@ -1,5 +1,9 @@
+import { createRequire } from "node:module";
 import { pino, type Logger } from "pino";
-import pretty from "pino-pretty";
+import type PinoPretty from "pino-pretty";
+
+// Loaded only for LOG_FORMAT=pretty: a JSON-logging server or CLI start does not pay for it.
+const require = createRequire(import.meta.url);
 
 /**
  * Paths that could hold a secret if someone logged the wrong object; pino replaces them before writing. No
@@ -29,6 +33,7 @@ export function createLogger(options: {
     redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
   };
   if (options.format === "pretty") {
+    const pretty = require("pino-pretty") as typeof PinoPretty;
     return pino(config, pretty({ colorize: false, destination: options.destination ?? 1, sync: true }));
   }
   // Synchronous writes to stdout: an audit line is on its way before the review call is answered, and a killed

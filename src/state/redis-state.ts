@@ -1,4 +1,5 @@
-import { Redis } from "ioredis";
+import { createRequire } from "node:module";
+import type { Redis as RedisClient } from "ioredis";
 import type { Logger } from "pino";
 import type { Metrics } from "../ops/metrics.js";
 import { RedisClaims } from "./redis-claims.js";
@@ -11,6 +12,9 @@ import { RedisSlots } from "./redis-slots.js";
 import { redactRedisUrl } from "./redis-url.js";
 import { LocalHandedOver } from "./handed-over.js";
 import type { SharedState } from "./shared-state.js";
+
+// Loaded only with REDIS_URL: a single process (the default) and the policy CLI commands do not pay for it.
+const require = createRequire(import.meta.url);
 
 export interface RedisStateOptions {
   /** redis://[user:password@]host[:port][/db], or rediss:// for TLS, as ioredis reads it. */
@@ -34,6 +38,7 @@ export interface RedisStateOptions {
  */
 export function redisState(options: RedisStateOptions): SharedState {
   const address = redactRedisUrl(options.url);
+  const { Redis } = require("ioredis") as { Redis: typeof RedisClient };
   const redis = new Redis(options.url, {
     connectionName: "pat-warden",
     // Commands issued in the same tick (many webhooks at once) leave in one write: fewer system calls each.
