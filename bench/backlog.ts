@@ -2,7 +2,8 @@
 // stand-in that enforces a secondary rate limit on POSTs. Checks the sweep's API cost against the bound in
 // src/jobs/sweep.ts and that every request ended as the policy says: reviewed exactly once, or left pending.
 
-import type { Call, GitHubStandIn } from "../test/support/github-stand-in.js";
+import { DEFAULT_BULK_DELAY_MS, type Call, type GitHubStandIn } from "../test/support/github-stand-in.js";
+import { CONFIRM_BOUND_MS, confirmWaits } from "../src/jobs/confirm-bulk.js";
 import { kindOf, ORG, serverEnv, startGitHub, type AppIdentity, type RequestKind } from "./fixture.js";
 import { rssMiB } from "./proc.js";
 import { spawnPatWarden } from "./processes.js";
@@ -35,9 +36,16 @@ export interface BacklogResult {
   /** Review groups as reviewed: (action, reason) and how many requests each held. */
   groups: { action: string; size: number }[];
   pendingAfter: number;
-  bound: { list: number; review: number; confirm: number };
-  /** Calls the stand-in received, by kind and answer. */
-  calls: { list: number; bulkAccepted: number; single: number; rateLimited: number; auth: number };
+  bound: ConfirmBound & { list: number; review: number };
+  /** Calls the stand-in received, by kind and answer (list calls include the confirmation's probes). */
+  calls: {
+    list: number;
+    probe: number;
+    bulkAccepted: number;
+    single: number;
+    rateLimited: number;
+    auth: number;
+  };
   /** First list call → first review call → last review call → "sweep done". */
   phasesMs: { listAndJudge: number; review: number; confirmAndAudit: number };
   /** How many requests of the backlog the policy approves, denies, leaves pending (by their kinds). */
@@ -52,6 +60,30 @@ export interface BacklogResult {
 
 const REQUESTS_PATH = `/orgs/${ORG}/personal-access-token-requests`;
 const isList = (c: Call) => c.method === "GET" && c.path === REQUESTS_PATH;
+/** A confirmation's probe: a listing filtered to the last bulk call's tokens. */
+export const isProbe = (c: Call) => isList(c) && c.query.includes("token_id");
+
+/** What confirming a sweep's bulk reviews may cost: one listing, and the probes before it. */
+export interface ConfirmBound {
+  /** One listing of what is left pending (an empty page is still one call). */
+  confirm: number;
+  /**
+   * One probe per wait until GitHub has carried out the last bulk call, which the stand-in does
+   * DEFAULT_BULK_DELAY_MS after its 202: the waits up to the first that ends past that (1 + 2 + 4 s: 3).
+   */
+  probe: number;
+}
+
+export function confirmBound(pendingAfter: number): ConfirmBound {
+  let waited = 0;
+  let probe = 0;
+  for (const wait of confirmWaits(CONFIRM_BOUND_MS)) {
+    probe++;
+    waited += wait;
+    if (waited > DEFAULT_BULK_DELAY_MS) break;
+  }
+  return { confirm: Math.max(1, ceilDiv(pendingAfter, PAGE)), probe };
+}
 const isReview = (c: Call) => c.method === "POST" && c.path.startsWith(REQUESTS_PATH);
 
 export async function runBacklog(app: AppIdentity): Promise<BacklogResult> {
@@ -106,8 +138,7 @@ function costs(github: GitHubStandIn, doneAt: number) {
   const bound = {
     list: ceilDiv(BACKLOG, PAGE),
     review: groups.reduce((sum, group) => sum + ceilDiv(group.size, PAGE), 0),
-    // Listing an empty page is still one call.
-    confirm: Math.max(1, ceilDiv(pendingAfter, PAGE)),
+    ...confirmBound(pendingAfter),
   };
 
   const reviewCalls = github.calls.filter(isReview);
@@ -121,6 +152,7 @@ function costs(github: GitHubStandIn, doneAt: number) {
     bound,
     calls: {
       list: lists.length,
+      probe: lists.filter(isProbe).length,
       bulkAccepted: reviewCalls.filter((c) => c.path === REQUESTS_PATH && c.status === 202).length,
       single: reviewCalls.filter((c) => c.path !== REQUESTS_PATH).length,
       rateLimited: github.calls.filter((c) => c.status === 403 || c.status === 429).length,

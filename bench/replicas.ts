@@ -9,6 +9,7 @@ import type { GitHubStandIn } from "../test/support/github-stand-in.js";
 import { startRedis } from "../test/support/redis-server.js";
 import { delivery, kindOf, ORG, serverEnv, signedCreated, startGitHub, type AppIdentity } from "./fixture.js";
 import { closedLoop, openLoop } from "./load.js";
+import { confirmBound, isProbe, type ConfirmBound } from "./backlog.js";
 import { cpuSeconds } from "./proc.js";
 import { startPatWarden, spawnPatWarden, type Target } from "./processes.js";
 import { ceilDiv, percentile, sleep, waitUntil } from "./stats.js";
@@ -37,8 +38,9 @@ export interface ReplicasResult {
     p99Ms: number;
   };
   backlog: {
-    calls: { list: number; review: number };
-    bound: { list: number; review: number; confirm: number };
+    /** List calls include the confirmation's listing and its probes. */
+    calls: { list: number; probe: number; review: number };
+    bound: ConfirmBound & { list: number; review: number };
     reviewedTwice: number;
     unreviewed: number;
     sweepsRun: number;
@@ -184,12 +186,13 @@ function backlogOverThree(app: AppIdentity, redisUrl: string): Promise<ReplicasR
       return {
         calls: {
           list: github.calls.filter((c) => c.method === "GET" && c.path === path).length,
+          probe: github.calls.filter(isProbe).length,
           review: github.calls.filter((c) => c.method === "POST" && c.path.startsWith(path)).length,
         },
         bound: {
           list: ceilDiv(REPLICA_BACKLOG, PAGE),
           review: [...groups.values()].reduce((sum, size) => sum + ceilDiv(size, PAGE), 0),
-          confirm: Math.max(1, ceilDiv(github.pending(ORG).length, PAGE)),
+          ...confirmBound(github.pending(ORG).length),
         },
         reviewedTwice: [...counts.values()].filter((c) => c > 1).length,
         unreviewed: deciders(REPLICA_BACKLOG) - counts.size,

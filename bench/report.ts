@@ -81,12 +81,13 @@ export function checks(results: Results) {
     },
     backlogBound: {
       target: "backlog: API calls within the bound (+ one retry per 403)",
-      result: `${num(sweep.calls.list + sweep.calls.review + sweep.calls.confirm)} for a bound of ${num(bound.list + bound.review + bound.confirm)} + ${num(calls.rateLimited)}`,
+      result: `${num(sweep.calls.list + sweep.calls.review + sweep.calls.confirm)} for a bound of ${num(bound.list + bound.review + bound.confirm + bound.probe)} + ${num(calls.rateLimited)}`,
       met:
         sweep.calls.list <= bound.list &&
         calls.bulkAccepted <= bound.review &&
         sweep.calls.review <= bound.review + calls.rateLimited &&
-        sweep.calls.confirm <= bound.confirm &&
+        calls.probe <= bound.probe &&
+        sweep.calls.confirm <= bound.confirm + calls.probe &&
         sweep.calls.repositories === 0,
     },
     backlogUnhandled: {
@@ -279,9 +280,9 @@ export function backlogTable({ backlog: b }: Results, all: Checks): Table {
       ["review calls answered 403/429, then retried", num(calls.rateLimited), "on top of the bound"],
       ["single review calls", num(calls.single), "0 (no group of one)"],
       [
-        "confirm calls (list again)",
-        num(sweep.calls.confirm),
-        `⌈N'/100⌉ = ${bound.confirm} (N' = ${num(b.pendingAfter)} left pending)`,
+        "confirm calls (one listing, probes before it)",
+        `${num(sweep.calls.confirm - calls.probe)} + ${num(calls.probe)}`,
+        `⌈N'/100⌉ = ${bound.confirm} (N' = ${num(b.pendingAfter)} left pending) + at most ${bound.probe} probes (the last bulk call's tokens, one call a wait until GitHub has carried it out)`,
       ],
       ["repository listings", num(sweep.calls.repositories), "0 (selections none/all only)"],
       ["App auth calls (installations, token)", num(calls.auth), "not part of the bound"],

@@ -82,9 +82,10 @@ describe("a sweep of a large backlog", () => {
       review_failed: 0,
       unconfirmed: 0,
     });
-    // ⌈1234/100⌉ = 13 list calls; reviews: ⌈650/100⌉ + ⌈420/100⌉ + ⌈14/100⌉ = 7 + 5 + 1 = 13; confirm: ⌈150/100⌉ = 2.
-    expect(summary!.calls).toEqual({ list: 13, repositories: 0, review: 13, confirm: 2 });
-    expect(github.count("GET", "/orgs/octo-org/personal-access-token-requests")).toBe(15);
+    // ⌈1234/100⌉ = 13 list calls; reviews: ⌈650/100⌉ + ⌈420/100⌉ + ⌈14/100⌉ = 7 + 5 + 1 = 13; confirm: one call for
+    // the last bulk call's tokens, then ⌈150/100⌉ = 2.
+    expect(summary!.calls).toEqual({ list: 13, repositories: 0, review: 13, confirm: 1 + 2 });
+    expect(github.count("GET", "/orgs/octo-org/personal-access-token-requests")).toBe(16);
     expect(github.count("POST", "/orgs/octo-org/personal-access-token-requests")).toBe(13);
     expect([...reviewCounts().values()].every((n) => n === 1)).toBe(true);
     expect(reviewCounts().size).toBe(1084);
@@ -117,6 +118,24 @@ describe("a sweep of a large backlog", () => {
       outcome: "review",
       review_status: "skipped",
     });
+  });
+
+  it("lets the event loop turn while it records a large backlog (lock renewals, webhooks)", async () => {
+    await start();
+    for (const request of backlog("approve", 1, 1000)) github.addRequest(ORG, request);
+    // Turns of the event loop that find the audit records part written.
+    const midway = new Set<number>();
+    let done = false;
+    const tick = () => {
+      const written = decisions().length;
+      if (written > 0 && written < 1000) midway.add(written);
+      if (!done) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const [summary] = await service.scheduler.sweep("test").finally(() => (done = true));
+    expect(summary).toMatchObject({ pending: 1000, approved: 1000 });
+    // A turn every 100 records: 100, 200, … 900 written. Without them, none.
+    expect(midway.size).toBeGreaterThanOrEqual(9);
   });
 
   it("a second sweep finds nothing new to review", async () => {
@@ -287,6 +306,37 @@ describe("bulk reviews, which GitHub carries out after its 202", () => {
     expect(await metric("pat_warden_bulk_confirmations_total")).toEqual([
       'pat_warden_bulk_confirmations_total{call="review",result="confirmed"} 5',
     ]);
+  });
+
+  it("reads every page of the pending list once to confirm: until then, one call for the last bulk call's tokens", async () => {
+    // Carried out 2.5 s after the 202s. 250 approved go out in three bulk calls (100, 100, 50); with 150 left to
+    // an owner, listing the tokens sent (5 calls) costs more than the 4 pages, so the confirmation reads pages.
+    await start({}, 2500);
+    for (const request of [...backlog("approve", 1, 250), ...backlog("review", 5001, 150)])
+      github.addRequest(ORG, request);
+    const [summary] = await service.scheduler.sweep("test");
+    expect(clock.waits).toEqual([1000, 2000]);
+    expect(summary).toMatchObject({ approved: 250, left_pending: 150, unconfirmed: 0 });
+    // Two probes (still pending at 1 s, gone at 3 s), then the 150 left pending: 2 pages. Listing every page after
+    // each wait would cost 4 + 2.
+    expect(summary!.calls).toEqual({ list: 4, repositories: 0, review: 3, confirm: 4 });
+    const lists = github.calls.filter(
+      (c) => c.method === "GET" && c.path === `/orgs/${ORG}/personal-access-token-requests`,
+    );
+    const probes = lists.filter((c) => c.query.includes("token_id"));
+    expect(probes).toHaveLength(2);
+    // The probe names the tokens of the last call (the last 50 reviews GitHub carried out).
+    const tokenOf = new Map(backlog("approve", 1, 250).map((r) => [r.id, r.token_id]));
+    const lastCall = github.reviews.slice(-50).map((r) => tokenOf.get(r.requestId)!);
+    const probed = new URLSearchParams(probes[0]!.query).getAll("token_id[]").map(Number);
+    expect(probed.sort((a, b) => a - b)).toEqual(lastCall.sort((a, b) => a - b));
+    expect(lists.length - probes.length).toBe(4 + 2);
+    expect(
+      decisions()
+        .filter((r) => r.outcome === "approve")
+        .every((r) => r.review_status === "reviewed"),
+    ).toBe(true);
+    expect([...reviewCounts().values()]).toEqual(Array(250).fill(1));
   });
 
   it("records what is still pending after the bound as unconfirmed, and does not review it again meanwhile", async () => {

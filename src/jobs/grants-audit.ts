@@ -7,7 +7,7 @@ import { GRANTS_ROUTE, listGrants, revokeGrants } from "../github/grants.js";
 import type { GrantItem } from "../github/shapes.js";
 import { MAX_BULK_IDS } from "../github/limits.js";
 import type { Pacer } from "../github/pacer.js";
-import { confirmBulk, confirmLister, type ConfirmOptions } from "./confirm-bulk.js";
+import { confirmBulk, confirmPlan, type ConfirmOptions } from "./confirm-bulk.js";
 import { listByTokens } from "../github/list-by-tokens.js";
 import { openOrgJob } from "./open-org-job.js";
 import { callsWithin, type RetryOptions } from "../github/retry.js";
@@ -208,6 +208,8 @@ async function revoke(
 ): Promise<void> {
   const due = findings.filter((finding) => finding.action === "would_revoke");
   const submitted: typeof findings = [];
+  /** How many of the last submitted went in the last bulk call: the ones the confirmation probes. */
+  let lastCall = 0;
   for (let start = 0; start < due.length; start += MAX_BULK_IDS) {
     const chunk = due.slice(start, start + MAX_BULK_IDS);
     const outcome = await revokeGrants(
@@ -226,17 +228,21 @@ async function revoke(
             ? "revoke_submitted"
             : "revoked";
     for (const finding of chunk) finding.action = action;
-    if (outcome.status === "submitted") submitted.push(...chunk);
+    if (outcome.status === "submitted") {
+      submitted.push(...chunk);
+      lastCall = chunk.length;
+    }
   }
   if (submitted.length === 0) return;
   const ids = submitted.map((finding) => finding.grant.id);
-  const list = confirmLister(
-    submitted.map((finding) => finding.grant.token_id ?? null),
+  const plan = confirmPlan(
+    submitted.map((finding) => ({ id: finding.grant.id, tokenId: finding.grant.token_id ?? null })),
+    lastCall,
     summary.grants,
     (tokenIds) => listByTokens(target.octokit, GRANTS_ROUTE, target.org, tokenIds, retry()),
     () => listGrants(target.octokit, target.org, retry()),
   );
-  const { remaining, calls } = await confirmBulk("revoke", target.org, ids, list, options);
+  const { remaining, calls } = await confirmBulk("revoke", target.org, ids, plan, options);
   summary.calls.confirm = calls;
   for (const finding of submitted) {
     if (!remaining.has(finding.grant.id)) finding.action = "revoked";

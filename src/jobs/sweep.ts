@@ -7,7 +7,7 @@ import {
   type Mode,
   type RecordInput,
 } from "../audit/decision-record.js";
-import { confirmBulk, confirmLister, type ConfirmOptions } from "./confirm-bulk.js";
+import { confirmBulk, confirmPlan, type ConfirmOptions } from "./confirm-bulk.js";
 import { listByTokens } from "../github/list-by-tokens.js";
 import { openOrgJob } from "./open-org-job.js";
 import { MAX_BULK_IDS } from "../github/limits.js";
@@ -94,8 +94,10 @@ interface Judged {
  * a group of one uses the single endpoint, which reports per request. Bulk reviews are confirmed by listing
  * the pending requests again, with backoff, until they are gone (at most CONFIRM_BOUND_MS of waiting). Cost for
  * N pending in G groups: ⌈N/100⌉ list calls, Σ⌈n_g/100⌉ review calls, ⌈N'/100⌉ confirm calls per listing (N'
- * still pending at that listing; one listing when GitHub is done within the first wait), plus one repository
- * listing per `subset` request when the policy reads repository names or counts. One audit record per request.
+ * still pending at that listing; one listing when GitHub is done in time) plus, when that listing takes more
+ * than one call, one probe call per wait until the last bulk call is carried out (confirm-bulk.ts), plus one
+ * repository listing per `subset` request when the policy reads repository names or counts. One audit record
+ * per request.
  */
 export async function sweepOrg(
   options: SweepOptions,
@@ -123,11 +125,15 @@ export async function sweepOrg(
   summary.pending = pending.length;
 
   const judged: Judged[] = [];
-  for (const item of pending) judged.push(await judge(options, target, policy, item, summary, retry));
+  for (const [n, item] of pending.entries()) {
+    judged.push(await judge(options, target, policy, item, summary, retry));
+    await breather(n);
+  }
 
   if (options.mode === "enforce") await review(options, target, judged, summary, retry);
 
-  for (const entry of judged) {
+  for (const [n, entry] of judged.entries()) {
+    await breather(n);
     const record = decisionRecord({
       trigger: { kind: "sweep", sweepId, batch: entry.batch },
       org: target.org,
@@ -167,6 +173,18 @@ export async function sweepOrg(
   options.metrics.sweeps.inc({ result: "ok" });
   options.metrics.sweepLastSuccess.set({ org: target.org }, now() / 1000);
   return finish(options, summary, started, null);
+}
+
+/** Items judged or recorded between two turns of the event loop. */
+const ITEMS_PER_TURN = 100;
+
+/**
+ * Lets the event loop turn every ITEMS_PER_TURN items: judging and recording thousands of requests is otherwise
+ * one stretch of seconds without I/O, during which webhooks wait and the org lock goes unrenewed (another
+ * replica would take the org over and sweep it again).
+ */
+async function breather(n: number): Promise<void> {
+  if (n % ITEMS_PER_TURN === ITEMS_PER_TURN - 1) await new Promise((resolve) => setImmediate(resolve));
 }
 
 /** One item through the judging pipeline; an item that fails its schema, or cannot be judged, is an error. */
@@ -232,6 +250,8 @@ async function review(
 
   const lane = String(target.installationId);
   const submitted: Judged[] = [];
+  /** How many of the last submitted went in the last bulk call: the ones the confirmation probes. */
+  let lastCall = 0;
   let batchNumber = 0;
   for (const group of groups.values()) {
     for (let start = 0; start < group.entries.length; start += MAX_BULK_IDS) {
@@ -285,9 +305,10 @@ async function review(
         if (outcome.status === "submitted") submitted.push(entry);
         else await options.requests.settle(entry.claim!, false);
       }
+      if (outcome.status === "submitted") lastCall = chunk.length;
     }
   }
-  if (submitted.length > 0) await confirm(options, target, submitted, summary, retry);
+  if (submitted.length > 0) await confirm(options, target, submitted, lastCall, summary, retry);
 }
 
 /**
@@ -300,17 +321,19 @@ async function confirm(
   options: SweepOptions,
   target: SweepTarget,
   submitted: Judged[],
+  lastCall: number,
   summary: SweepSummary,
   retry: () => RetryOptions,
 ): Promise<void> {
   const ids = submitted.map((entry) => entry.id!);
-  const list = confirmLister(
-    submitted.map((entry) => entry.request?.tokenId ?? null),
+  const plan = confirmPlan(
+    submitted.map((entry) => ({ id: entry.id!, tokenId: entry.request?.tokenId ?? null })),
+    lastCall,
     summary.pending,
     (tokenIds) => listByTokens(target.octokit, PENDING_ROUTE, target.org, tokenIds, retry()),
     () => listPendingRequests(target.octokit, target.org, retry()),
   );
-  const { remaining, calls } = await confirmBulk("review", target.org, ids, list, options);
+  const { remaining, calls } = await confirmBulk("review", target.org, ids, plan, options);
   summary.calls.confirm = calls;
   // Settled together (with shared claims, one round trip to Redis), unconfirmed ones too: see above.
   await Promise.all(
