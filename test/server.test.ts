@@ -8,7 +8,8 @@ import { TEST_PRIVATE_KEY } from "./support/keys.js";
 import { createProbot } from "../src/create-service.js";
 import { createLogger } from "../src/ops/logger.js";
 import { Metrics } from "../src/ops/metrics.js";
-import { buildServer } from "../src/intake/server.js";
+import { buildServer, type ServerOptions } from "../src/intake/server.js";
+import { DeliveryLedger } from "../src/state/delivery-ledger.js";
 import {
   policyState,
   startTestService,
@@ -233,39 +234,88 @@ describe("repeated deliveries", () => {
   });
 });
 
+/**
+ * The webhook listener alone around `receive`, with `extra` server options; `deliver(id)` posts the fixture
+ * signed, as delivery `id`.
+ */
+async function bareServer(receive: () => Promise<{ outcome: "done" }>, extra: Partial<ServerOptions> = {}) {
+  const config = testConfig();
+  const logger = createLogger({ level: "silent", format: "json" });
+  const server = await buildServer({
+    probot: createProbot(config, logger),
+    receive,
+    metrics: new Metrics(),
+    logger,
+    webhookPath: config.webhookPath,
+    webhookMaxBytes: config.webhookMaxBytes,
+    ...extra,
+  });
+  const body = fixtureBody.toString("utf8");
+  const deliver = (id: string) =>
+    server.inject({
+      method: "POST",
+      url: config.webhookPath,
+      payload: body,
+      headers: signedHeaders(body, id),
+    });
+  return { server, deliver };
+}
+
 describe("a handler that fails without an error", () => {
   it("answers 500 and frees the delivery, so GitHub's redelivery is handled", async () => {
-    const config = testConfig();
-    const logger = createLogger({ level: "silent", format: "json" });
     let calls = 0;
-    const server = await buildServer({
-      probot: createProbot(config, logger),
-      receive: () => {
-        calls++;
-        // A bug that rejects with nothing at all: no message, no status, no `errors`.
-        return calls === 1 ? Promise.reject(undefined) : Promise.resolve({ outcome: "done" as const });
-      },
-      metrics: new Metrics(),
-      logger,
-      webhookPath: config.webhookPath,
-      webhookMaxBytes: config.webhookMaxBytes,
+    const { server, deliver } = await bareServer(() => {
+      calls++;
+      // A bug that rejects with nothing at all: no message, no status, no `errors`.
+      return calls === 1 ? Promise.reject(undefined) : Promise.resolve({ outcome: "done" as const });
     });
     try {
-      const body = fixtureBody.toString("utf8");
-      const deliver = () =>
-        server.inject({
-          method: "POST",
-          url: config.webhookPath,
-          payload: body,
-          headers: signedHeaders(body, "d-9"),
-        });
-      const failed = await deliver();
+      const failed = await deliver("d-9");
       expect(failed.statusCode).toBe(500);
       expect(failed.json()).toEqual({ status: "error", delivery: "d-9", message: "internal error" });
-      const redelivered = await deliver();
+      const redelivered = await deliver("d-9");
       expect(redelivered.json()).toEqual({ status: "ok", delivery: "d-9" });
       expect(calls).toBe(2);
     } finally {
+      await server.close();
+    }
+  });
+});
+
+describe("the delivery store", () => {
+  it("answers a handled delivery without waiting for the store to record it, and a repeat meanwhile is not handled", async () => {
+    const memory = new DeliveryLedger();
+    // A shared store slow to record a finish (Redis busy): the write is held until the test lets it go.
+    let recorded: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (recorded = resolve));
+    const ledger = {
+      begin: (id: string) => memory.begin(id),
+      finish: (id: string) => held.then(() => memory.finish(id)),
+      release: (id: string) => memory.release(id),
+    };
+    let calls = 0;
+    const receive = () => {
+      calls++;
+      return Promise.resolve({ outcome: "done" as const });
+    };
+    // Were the answer to wait for the store, it would come as "still processing" after ackAfterMs.
+    const { server, deliver } = await bareServer(receive, { ledger, ackAfterMs: 60_000 });
+    try {
+      const first = await deliver("d-1");
+      expect(first.statusCode).toBe(200);
+      expect(first.json()).toEqual({ status: "ok", delivery: "d-1" });
+      // Not yet recorded: in flight, answered 202 as a duplicate.
+      const meanwhile = await deliver("d-1");
+      expect(meanwhile.statusCode).toBe(202);
+      expect(meanwhile.json()).toEqual({ status: "duplicate", delivery: "d-1" });
+      recorded();
+      await held;
+      const later = await deliver("d-1");
+      expect(later.statusCode).toBe(200);
+      expect(later.json()).toEqual({ status: "duplicate", delivery: "d-1" });
+      expect(calls).toBe(1);
+    } finally {
+      recorded();
       await server.close();
     }
   });

@@ -145,9 +145,12 @@ async function webhookRoute(
 
     const fields = { delivery_id: id, event: name };
     const handling = receive({ id, name, payload }).then(
-      async (handled) => {
-        // Done as far as deliveries go, also when handed to a sweep: a redelivery is a duplicate.
-        await ledger.finish(id);
+      (handled) => {
+        // Done as far as deliveries go, also when handed to a sweep: a redelivery is a duplicate. Not waited for:
+        // the answer does not depend on it, and until it is stored a redelivery finds the delivery in flight.
+        void Promise.resolve(ledger.finish(id)).catch((error: unknown) =>
+          request.log.error({ ...fields, err: error }, "delivery not recorded as handled"),
+        );
         if (handled.outcome === "done") return { status: 200, body: { status: "ok", delivery: id } };
         request.log.info({ ...fields, status: 202 }, handled.message);
         return { status: 202, body: { status: "deferred", delivery: id, message: handled.message } };

@@ -43,6 +43,8 @@ export function redisState(options: RedisStateOptions): SharedState {
     connectionName: "pat-warden",
     // Commands issued in the same tick (many webhooks at once) leave in one write: fewer system calls each.
     enableAutoPipelining: true,
+    // Already one command for every delivery of a turn (redis-deliveries.ts): sent at once, not a turn later.
+    autoPipeliningIgnoredCommands: ["deliveryBatch"],
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     commandTimeout: options.commandTimeoutMs,
@@ -53,8 +55,9 @@ export function redisState(options: RedisStateOptions): SharedState {
   const subscriber = redis.duplicate({ enableOfflineQueue: true, commandTimeout: undefined });
   subscriber.on("error", () => undefined);
   const health = new RedisHealth(redis, options.logger, options.metrics, address);
+  const deliveries = new RedisDeliveries(health, options.prefix);
   return {
-    deliveries: new RedisDeliveries(health, options.prefix),
+    deliveries,
     requests: new RedisClaims(health, options.prefix),
     locks: new RedisOrgLocks(health, options.prefix, options.lockTtlMs, options.logger),
     grace: new RedisGraceMemory(health, options.prefix, options.graceTtlMs),
@@ -79,6 +82,8 @@ export function redisState(options: RedisStateOptions): SharedState {
       });
     },
     close: async () => {
+      // Deliveries answered but not yet recorded handled: else a redelivery after their in-flight time is handled.
+      await deliveries.drain();
       redis.disconnect();
       subscriber.disconnect();
     },

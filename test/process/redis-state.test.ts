@@ -63,6 +63,22 @@ describe.runIf(available)("shared state in Redis", () => {
     expect(await a.deliveries.begin("d2")).toBe("new");
   });
 
+  it("deliveries claimed at once by two replicas are each handled by one; a finish not waited for is kept on close", async () => {
+    const [a, b] = await pair();
+    const ids = Array.from({ length: 50 }, (_, i) => `burst-${i}`);
+    // Both replicas ask for every id in the same turn: each goes to Redis in one command per replica.
+    const [fromA, fromB] = await Promise.all([
+      Promise.all(ids.map((id) => a.deliveries.begin(id))),
+      Promise.all(ids.map((id) => b.deliveries.begin(id))),
+    ]);
+    ids.forEach((_, i) => expect([fromA[i], fromB[i]].sort()).toEqual(["in_flight", "new"]));
+    // A replica answers its webhooks without waiting for the finish to reach Redis, then shuts down.
+    const mine = ids.filter((_, i) => fromA[i] === "new");
+    for (const id of mine) void a.deliveries.finish(id);
+    await a.close();
+    for (const id of mine) expect(await b.deliveries.begin(id)).toBe("done");
+  });
+
   it("a request is claimed by one replica; reviewed, it stays claimed; failed, it is free again", async () => {
     const [a, b] = await pair();
     const claim = await a.requests.claim("Octo-Org", 7, 10_000);
