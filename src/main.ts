@@ -2,7 +2,6 @@
 import { existsSync } from "node:fs";
 import { choosePolicySource } from "./policy-store/choose-policy-source.js";
 import { EX_CONFIG, loadConfig } from "./config.js";
-import { createService } from "./create-service.js";
 import { createLogger } from "./ops/logger.js";
 import { redactRedisUrl } from "./state/redis-url.js";
 import { setupHelp } from "./ops/setup-help.js";
@@ -34,6 +33,9 @@ async function main(): Promise<void> {
   }
   const { policies, policyRepo, bundled } = chosen;
 
+  // Loaded once the configuration and the policy are known to be good: a start that is refused says so without
+  // loading Probot, fastify and the rest.
+  const { createService } = await import("./create-service.js");
   const { server, ops, scheduler, state } = await createService(config, {
     logger,
     policies,
