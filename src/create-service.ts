@@ -100,7 +100,9 @@ export function createJobs(config: Config, deps: ServiceDeps) {
     requests: state.requests,
     handedOver: state.handedOver,
     facts: new FactCache(),
+    // The jobs' clock: given as a pair, or real time (a deadline on one clock with waits on another would drift).
     ...(deps.sleep ? { sleep: deps.sleep } : {}),
+    ...(deps.now && deps.sleep ? { now: deps.now } : {}),
   };
   const notifier = new Notifier({
     env: process.env,

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { Fault } from "./support/github-stand-in.js";
 import { reviewCounts, until, type Kind } from "./support/fault-kit.js";
 import { TEST_PRIVATE_KEY } from "./support/keys.js";
@@ -299,9 +299,14 @@ describe("hung connections and slow answers", () => {
     });
     expect((await t.deliverNew("approve", 90)).response.statusCode).toBe(200);
     if (reviewFaults.length > 0) t.github.inject({ method: "POST", path: reviewPath(id) }, reviewFaults);
+    const timeouts = vi.spyOn(AbortSignal, "timeout");
     const delivery = await t.deliverNew(kind, id);
     // The pacing wait, and no other.
     expect(clock.waits).toEqual([1700]);
+    // The attempt's budget is what the pacing left of the deadline (2,000 - 1,700 ms), not the attempt timeout.
+    const budgets = timeouts.mock.calls.map(([ms]) => ms);
+    expect(budgets).toContain(300);
+    expect(budgets.filter((ms) => ms > 300)).toEqual([]);
     return delivery;
   }
 

@@ -282,7 +282,7 @@ describe("GitHub stand-in", () => {
     expect(gh.count("GET", /personal-access-token-requests$/)).toBe(3);
   });
 
-  it("holds a hung request open until close(), which still resolves promptly", async () => {
+  it("holds a hung request open until close(), which ends it", async () => {
     const { gh, token } = await start();
     gh.inject({ path: /personal-access-token-requests$/ }, [{ hang: true }]);
     const outcome = api(gh, token, "GET", `/orgs/${ORG}/personal-access-token-requests`).then(

@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { rawPost, signedHeaders, until, WEBHOOK_PATH } from "./support/fault-kit.js";
 import { policyState, startTestService, type TestService } from "./support/service.js";
+import { checkingInterval } from "../src/intake/server.js";
 
 // Clients that never finish their request: a body trickled a byte at a time never leaves the connection idle, so
 // only a bound on the whole request ends it. The limit is short here (WEBHOOK_REQUEST_TIMEOUT_MS) to keep the
@@ -94,4 +95,12 @@ describe("slow clients on the webhook listener", () => {
       service.audit.records.map((record) => ("delivery_id" in record ? record.delivery_id : null)).sort(),
     ).toEqual(["real-0", "real-1", "real-2", "real-3", "real-4"]);
   }, 20_000);
+});
+
+describe("how often expired requests are looked for", () => {
+  it("a tenth of the limit, between 10 ms and a second: a slow client is cut off at most 10% or 1 s late", () => {
+    expect([50, 600, 2000, 10_000, 30_000, 120_000].map(checkingInterval)).toEqual([
+      10, 60, 200, 1000, 1000, 1000,
+    ]);
+  });
 });

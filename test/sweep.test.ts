@@ -4,7 +4,7 @@ import type { GitHubStandIn, PatRequest } from "./support/github-stand-in.js";
 import { sampleRequest, webhookPayload } from "./support/samples.js";
 import { deliverWebhook, gate, optionsOfKind, requestOfKind, until } from "./support/fault-kit.js";
 import type { DecisionRecord } from "../src/audit/decision-record.js";
-import { CONFIRM_BOUND_MS } from "../src/jobs/confirm-bulk.js";
+import { CONFIRM_BOUND_MS, confirmWaits } from "../src/jobs/confirm-bulk.js";
 import { Pacer } from "../src/github/pacer.js";
 import { FactCache } from "../src/github/requester-facts.js";
 import { createLogger } from "../src/ops/logger.js";
@@ -497,6 +497,26 @@ describe("no request is reviewed twice", () => {
 });
 
 describe("GitHub failing during a sweep", () => {
+  it("stops retrying on shutdown: a bulk call GitHub asked to wait for is not sent again; its requests stay pending", async () => {
+    await start();
+    for (const request of backlog("approve", 1, 3)) github.addRequest(ORG, request);
+    const bulk = "/orgs/octo-org/personal-access-token-requests";
+    const answer = gate();
+    github.inject({ method: "POST", path: bulk }, [
+      { held: answer.held, status: 429, headers: { "retry-after": "30" } },
+    ]);
+    const sweeping = service.scheduler.sweep("test");
+    await until(() => github.count("POST", bulk) === 1, 10_000, "the bulk call");
+    const stopping = service.scheduler.stop();
+    answer.open();
+    const [summary] = await sweeping;
+    await stopping;
+    // GitHub's 30 s would have passed at once on the test's clock: only the shutdown stops the retry.
+    expect(github.count("POST", bulk)).toBe(1);
+    expect(summary).toMatchObject({ approved: 0, review_failed: 3 });
+    expect(github.pending(ORG)).toHaveLength(3);
+  });
+
   it("honours retry-after on 429 and a secondary-limit 403, then completes", async () => {
     // The pacing of the installation's calls (which GitHub's retry-after pauses) on the clock too.
     ({ github, service, clock } = await startWithGitHub({ policy: POLICY, reviewClock: true }));
@@ -510,8 +530,9 @@ describe("GitHub failing during a sweep", () => {
       },
     ]);
     const [summary] = await service.scheduler.sweep("test");
-    // Each retry waited the second GitHub asked for (on the sweep's clock), not the ~200 ms backoff.
-    expect(clock.waits.slice(0, 2)).toEqual([1000, 1000]);
+    // Each retry waited the second GitHub asked for (on the sweep's clock), not the ~200 ms backoff; then the
+    // wait for GitHub to carry out the bulk calls.
+    expect(clock.waits).toEqual([1000, 1000, confirmWaits(CONFIRM_BOUND_MS)[0]]);
     expect(summary).toMatchObject({ approved: 150, review_failed: 0 });
     expect(summary!.calls.review).toBe(4);
     expect(reviewCounts().size).toBe(150);

@@ -78,19 +78,20 @@ export async function runCli(argv: string[]): Promise<number> {
     console.error(`unknown command "${name}"\n\n${USAGE}`);
     return 2;
   }
-  const command = await load();
-  if (args.includes("--help") || args.includes("-h")) {
-    console.log(command.usage);
-    return 0;
-  }
+  let command: Command | undefined;
   try {
+    command = await load();
+    if (args.includes("--help") || args.includes("-h")) {
+      console.log(command.usage);
+      return 0;
+    }
     return await command.run(args);
   } catch (error) {
     if (error instanceof CliExit) {
       console.error(`pat-warden ${name}: ${error.message}`);
       return error.code;
     }
-    if ((error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+    if (command && (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
       console.error(`${(error as Error).message}\n\n${command.usage}`);
       return 2;
     }

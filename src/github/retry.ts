@@ -22,14 +22,21 @@ export interface RetryOptions {
 /**
  * Retry options for calls no webhook waits on (sweeps, audits, checks): each call may retry until `budgetMs`
  * after it starts, 15 s at most per attempt. A fresh deadline per call: one slow call does not starve the next.
- * The waits between attempts take `sleep` (the job's own, which tests give as a clock).
+ * The job's clock (`now` and `sleep`, which tests give) times the retries; its `signal` (shutdown, a lost lock)
+ * ends them: no attempt starts after it aborts, and a wait between attempts ends at once.
  */
 export function callsWithin(
   budgetMs: number,
-  now: () => number = Date.now,
-  sleep?: (ms: number) => Promise<void>,
+  job: { now?: () => number; sleep?: (ms: number) => Promise<void>; signal?: AbortSignal | undefined } = {},
 ): () => RetryOptions {
-  return () => ({ deadline: now() + budgetMs, attemptTimeoutMs: 15_000, now, ...(sleep ? { sleep } : {}) });
+  const now = job.now ?? Date.now;
+  return () => ({
+    deadline: now() + budgetMs,
+    attemptTimeoutMs: 15_000,
+    now,
+    ...(job.sleep ? { sleep: job.sleep } : {}),
+    ...(job.signal ? { signal: job.signal } : {}),
+  });
 }
 
 export interface AttemptFailure {
@@ -75,8 +82,23 @@ export async function withRetry<T>(
     // Only start another attempt if it can still get a reasonable share of the time left.
     if (now() + wait + Math.min(1000, options.attemptTimeoutMs) > options.deadline)
       return { ok: false, failure, attempts };
-    await sleep(wait);
+    await abortable(sleep(wait), options.signal);
+    if (options.signal?.aborted) return { ok: false, failure, attempts };
   }
+}
+
+/** `wait`, ended early when `signal` aborts. */
+export function abortable(wait: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+  if (!signal) return wait;
+  if (signal.aborted) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    signal.addEventListener("abort", done, { once: true });
+    void wait.then(done);
+  });
 }
 
 interface HttpErrorLike {

@@ -37,9 +37,9 @@ export async function closeEnded(
   ending: Ending,
 ): Promise<boolean> {
   const where = { org, repo: options.reviewRepo, appId: options.appId };
-  const issue = (await listReviewIssues(octokit, where, "open", callsWithin(30_000, options.now)())).get(
-    requestId,
-  );
+  const issue = (
+    await listReviewIssues(octokit, where, "open", callsWithin(30_000, { now: options.now })())
+  ).get(requestId);
   if (!issue) return false;
   await closeIssue(octokit, where, issue.number, endingText(ending), reasonOf(ending));
   options.logger.info(
@@ -62,7 +62,7 @@ export async function closeGone(
   open: ReadonlyMap<number, IssueItem & { subject: IssueSubject }>,
 ): Promise<number> {
   const where: ReviewRepo = { org, repo: options.reviewRepo, appId: options.appId };
-  const retry = callsWithin(30_000, options.now);
+  const retry = callsWithin(30_000, { now: options.now });
   let closed = 0;
   for (const [requestId, issue] of open) {
     if (pending.has(requestId)) continue;

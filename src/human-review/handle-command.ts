@@ -313,7 +313,7 @@ async function keepForLater(
 
 /** Each lookup of a command retries with backoff (by the client's clock) within its own budget. */
 function lookupRetry(options: HumanReviewOptions): () => RetryOptions {
-  return callsWithin(LOOKUP_BUDGET_MS, options.now);
+  return callsWithin(LOOKUP_BUDGET_MS, { now: options.now });
 }
 
 /** A read that failed for a reason that may pass (a thrown ReadError says; anything else will not). */

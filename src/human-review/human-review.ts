@@ -67,7 +67,12 @@ export class HumanReview {
       await this.leftToHuman({ org, request, decision, policy, client });
     try {
       const where = { org, repo: this.options.reviewRepo, appId: this.options.appId };
-      const open = await listReviewIssues(octokit, where, "open", callsWithin(30_000, this.options.now)());
+      const open = await listReviewIssues(
+        octokit,
+        where,
+        "open",
+        callsWithin(30_000, { now: this.options.now })(),
+      );
       await closeGone(this.options, octokit, org, stillPending, open);
       const pendingIssues = new Map([...open].filter(([requestId]) => stillPending.has(requestId)));
       await retryDeferred(this.options, octokit, target, pendingIssues);

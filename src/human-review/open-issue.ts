@@ -38,7 +38,7 @@ export async function openReviewIssue(options: HumanReviewOptions, left: LeftToH
   try {
     const octokit = await left.client();
     const where = { org: left.org, repo: options.reviewRepo, appId: options.appId };
-    const retry = callsWithin(30_000, options.now);
+    const retry = callsWithin(30_000, { now: options.now });
     if (!options.allowPublicRepo && (await isPublic(octokit, where))) {
       options.logger.warn(
         { org: left.org, repo: options.reviewRepo, request_id: left.request.id },

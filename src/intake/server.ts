@@ -44,15 +44,22 @@ const REQUIRED_HEADERS = ["x-github-event", "x-github-delivery", "x-hub-signatur
  * detail and metrics are on the operations listener, ops-server.ts). One fastify instance per call, so tests can
  * `inject()` without a port.
  */
+/**
+ * How often Node looks for requests past their limit (30 s by default): a tenth of the limit, at most a second,
+ * so a slow client is cut off at most 10% (or a second) after it.
+ */
+export function checkingInterval(requestTimeoutMs: number): number {
+  return Math.max(10, Math.min(1000, Math.round(requestTimeoutMs / 10)));
+}
+
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
   const requestTimeout = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const server = Fastify({
-    // Node checks for expired requests every `connectionsCheckingInterval` (30 s by default): a tenth of the
-    // limit, so a slow client is cut off at most 10% after it. Headers count towards the same limit.
+    // Headers count towards the same limit.
     http: {
       requestTimeout,
       headersTimeout: requestTimeout,
-      connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.round(requestTimeout / 10))),
+      connectionsCheckingInterval: checkingInterval(requestTimeout),
     },
     requestTimeout,
     // A connection with nothing moving either way; longer than the 9 s a delivery may be handled before its answer.

@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import type { Metrics } from "../ops/metrics.js";
 import { MAX_PER_PAGE, MAX_TOKEN_IDS } from "../github/limits.js";
-import { realSleep } from "../github/retry.js";
+import { abortable, realSleep } from "../github/retry.js";
 import { requestIdOf } from "../github/shapes.js";
 
 /**
@@ -150,17 +150,4 @@ async function look(
     options.logger.warn({ org, err: error }, `cannot ${what} to confirm bulk ${call} calls`);
     return { listed: null, calls: 0 };
   }
-}
-
-/** Ends the wait early when `signal` aborts. */
-function abortable(wait: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
-  if (!signal) return wait;
-  return new Promise<void>((resolve) => {
-    const done = () => {
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    signal.addEventListener("abort", done, { once: true });
-    void wait.then(done);
-  });
 }

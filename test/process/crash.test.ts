@@ -8,6 +8,7 @@ import { deliver } from "../support/webhook-sender.js";
 import {
   EXPECTED,
   pick,
+  gate,
   requestOfKind,
   reviewCounts,
   rawPost,
@@ -181,7 +182,7 @@ describe("SIGTERM in the middle of a burst of webhooks", () => {
   }
 
   it("finishes and answers every delivery in flight, refuses new ones; a restart's sweep has nothing to review", async () => {
-    const { server, generated, send, deliveries } = await burstThenSigterm();
+    const { generated, send, deliveries, exit } = await burstThenSigterm();
     const answers = await Promise.all(deliveries);
     expect(answers.map((a) => a.status)).toEqual(generated.map(() => 200));
     expect(reviewCounts(github!).size).toBe(deciding(generated).length);
@@ -191,7 +192,8 @@ describe("SIGTERM in the middle of a burst of webhooks", () => {
       () => "refused",
     );
     expect([503, "refused"]).toContain(late);
-    await kill(server);
+    // It exits on its own, and says all went well.
+    expect((await exit)[0]).toBe(0);
 
     const second = await startProcess(true);
     const after = await sweepDone(second);
@@ -247,13 +249,16 @@ describe("a sweep interrupted", () => {
     github = await startGitHubStandIn({ appPublicKey: TEST_PRIVATE_KEY, bulkDelayMs: BULK_DELAY_MS });
     github.addInstallation(ORG, INSTALLATION);
     const generated = backlog();
-    // The first bulk review is slow: SIGTERM arrives while it is at GitHub.
-    github.inject({ method: "POST", path: BULK_REVIEW }, [{ delayMs: 1500 }]);
+    // GitHub holds its answer to the first bulk review until the process has taken the SIGTERM.
+    const answer = gate();
+    github.inject({ method: "POST", path: BULK_REVIEW }, [{ held: answer.held }]);
 
     const first = await startProcess(true);
     await until(() => github!.count("POST", BULK_REVIEW) === 1, 10_000, "the first bulk review");
-    const code = await first.stop("SIGTERM");
-    expect(code).toBe(0);
+    const stopped = first.stop("SIGTERM");
+    await first.waitForLine((line) => String(line.msg).startsWith("stopping"));
+    answer.open();
+    expect(await stopped).toBe(0);
     // It finished the call in flight and started no other.
     expect(github.count("POST", BULK_REVIEW)).toBe(1);
     github.applyBulkWork();

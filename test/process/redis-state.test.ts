@@ -140,12 +140,18 @@ describe.runIf(available)("shared state in Redis", () => {
       "connected",
     );
     const first = (await mortal.state.locks.acquire("sweep", "octo-org")) as OrgLock;
+    const inspect = new Redis(redis.url);
+    const lockKey = "locks-mortal:lock:sweep:octo-org";
+    // The holder's key, with its time to live (this is the key that is read below).
+    const whileHeld = await inspect.pttl(lockKey);
+    expect(whileHeld > 0 && whileHeld <= 600, `held lock expires in ${whileHeld} ms`).toBe(true);
     await mortal.state.close();
     // Nobody renews it now: whenever this is asked, the lock expires within the TTL (or is gone already).
-    const inspect = new Redis(redis.url);
-    const left = await inspect.pttl("locks-mortal:lock:sweep:octo-org");
+    const left = await inspect.pttl(lockKey);
     await inspect.quit();
     expect(left === -2 || (left > 0 && left <= 600), `lock expires in ${left} ms`).toBe(true);
+    // And a replica waiting for it looks again at least three times per TTL (the scheduler waits pollMs).
+    expect(survivor.state.locks.pollMs).toBeLessThanOrEqual(600 / 3);
     let second: OrgLock | null = null;
     while (second === null) {
       const lock = await survivor.state.locks.acquire("sweep", "octo-org");

@@ -202,9 +202,13 @@ describe.runIf(available)("three replicas sharing Redis", () => {
     // Started now, its start-up sweep finds the org held and waits.
     const survivor = await startReplica(env);
     await survivor.waitForLine((line) => line.event === "sweep_started");
+    const lockKey = `pat-warden:lock:sweep:${ORG}`;
+    // The holder's key, with its time to live (this is the key that is read below).
+    const held = await inspect.pttl(lockKey);
+    expect(held > 0 && held <= lockTtlMs, `held lock expires in ${held} ms`).toBe(true);
     await holder.stop("SIGKILL");
     // Nobody renews the dead holder's lock: whenever this is asked, it expires within the TTL (or is gone).
-    const left = await inspect.pttl(`pat-warden:lock:sweep:${ORG}`);
+    const left = await inspect.pttl(lockKey);
     expect(left === -2 || (left > 0 && left <= lockTtlMs), `lock expires in ${left} ms`).toBe(true);
     const summary = await survivor.waitForLine((line) => line.msg === "sweep done", 30_000);
     expect(summary).toMatchObject({ org: ORG, review_failed: 0, unconfirmed: 0 });

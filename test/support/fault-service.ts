@@ -99,9 +99,9 @@ export function faultHarness(): FaultHarness {
       service = await startTestService({
         policy: POLICY,
         env: { GHE_HOST: github.host, GHE_PROTOCOL: "http", DEFERRED_SWEEP_DELAY_MS: "600000", ...env },
-        // A sweep's waits for GitHub to carry out its bulk calls move the clock too: the stand-in carries them
-        // out by that clock.
-        ...(clock ? { reviewClock: clock, sleep: clock.sleep } : {}),
+        // The jobs' waits (retries, GitHub carrying out bulk calls) on the clock too: the stand-in carries bulk
+        // calls out by that clock.
+        ...(clock ? { reviewClock: clock, now: clock.now, sleep: clock.sleep } : {}),
       });
     },
     async startOnClock(env, { still = true, orgs } = {}) {

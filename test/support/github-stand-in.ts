@@ -70,16 +70,18 @@ export interface Call {
   /** True once the stand-in is done with the request: answered, or dropped because its client went away. */
   ended: boolean;
 }
+/** An answer the stand-in gives instead of handling the request. */
+type FaultAnswer = { status: number; headers?: Record<string, string>; body?: unknown };
 /**
  * `hang`: never answered; `delayMs`: handled after that long (dropped if the client has gone by then); `held`:
- * handled on receipt (a review takes effect, a list is read then) and answered once the promise settles: the
- * test says when, instead of racing a delay against other work.
+ * handled on receipt (a review takes effect, a list is read then), or given `status`'s answer instead, and
+ * answered once the promise settles: the test says when, instead of racing a delay against other work.
  */
 export type Fault =
-  | { status: number; headers?: Record<string, string>; body?: unknown }
+  | FaultAnswer
   | { hang: true }
   | { delayMs: number }
-  | { held: Promise<unknown> };
+  | ({ held: Promise<unknown> } & (FaultAnswer | { status?: never }));
 /** `query`: tested against the query string (without "?"), when given. */
 export type FaultMatch = { method?: string; path: string | RegExp; query?: RegExp };
 
@@ -361,7 +363,7 @@ export class GitHubStandIn {
       if (req.socket.destroyed) return void (call.ended = true);
     }
     let reply: Reply;
-    if (fault && "status" in fault) reply = faultReply(fault);
+    if (fault && "status" in fault && fault.status !== undefined) reply = faultReply(fault);
     // Outside /api/v3 nothing answers, so that a client with a github.com-style base URL fails loudly.
     else if (!underApi) reply = notFound().reply();
     else reply = this.secondaryRateLimit(call) ?? this.route(call, url.searchParams, rawBody, req.headers);
@@ -687,7 +689,7 @@ function matches(match: FaultMatch, call: Call): boolean {
 }
 
 /** A fault without a body gets GitHub's error shape, so clients parse it as they would a real failure. */
-function faultReply(fault: { status: number; headers?: Record<string, string>; body?: unknown }): Reply {
+function faultReply(fault: FaultAnswer): Reply {
   if (fault.body !== undefined || fault.status < 400) return fault;
   return new HttpError(fault.status, STATUS_CODES[fault.status] ?? "Injected fault").reply(fault.headers);
 }
