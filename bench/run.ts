@@ -15,6 +15,7 @@ import { runReplicas } from "./replicas.js";
 import { replicasTables } from "./replicas-report.js";
 import { machine, num, toMarkdown, toText, verdict, type Machine, type Table } from "./render.js";
 import {
+  backlogChecks,
   backlogTable,
   checks,
   cpuTable,
@@ -25,6 +26,7 @@ import {
   policyTable,
   summaryTable,
   throughputTable,
+  type Check,
   type Results,
 } from "./report.js";
 import { runStartup } from "./startup.js";
@@ -58,32 +60,45 @@ async function writeBenchmarks(file: string, markdownText: string): Promise<void
 }
 
 /**
- * `npm run bench -- --only long-text`: phase 1b alone (seconds, where the whole run takes minutes on a busy
- * machine), replacing its section and its target row in BENCHMARKS.md and saying so in the section.
+ * `npm run bench -- --only long-text` (phase 1b) or `-- --only backlog` (phase 3): one phase alone (where the
+ * whole run takes minutes on a busy machine), replacing its section (from `start` to `end`) and its target rows
+ * in BENCHMARKS.md, and saying so in the section.
  */
-async function onlyLongText(): Promise<void> {
+async function onlyPhase<T>(
+  name: string,
+  title: string,
+  run: () => T | Promise<T>,
+  report: (result: T) => { table: Table; checks: Check[] },
+  section: { start: string; end: string },
+): Promise<void> {
   const before = loadavg()[0]!;
-  const longText = await phase("1b. long justifications against adversarial patterns", runLongText);
+  const { table, checks: phaseChecks } = report(await phase(title, run));
   const after = loadavg()[0]!;
-  const check = longTextCheck(longText);
-  const table = longTextTable({ longText }, { longText: check });
   console.log(toText(table));
-  const refreshed = `This section and its target row were measured alone by \`${COMMAND} -- --only long-text\` on ${new Date().toISOString()} (load average ${num(before, 2)} before, ${num(after, 2)} after); the other figures are from the run described at the top.`;
-  const section = toMarkdown({ ...table, notes: [...(table.notes ?? []), refreshed] }, "##");
+  const refreshed = `This section and its target rows were measured alone by \`${COMMAND} -- --only ${name}\` on ${new Date().toISOString()} (load average ${num(before, 2)} before, ${num(after, 2)} after); the other figures are from the run described at the top.`;
+  const markdownSection = toMarkdown({ ...table, notes: [...(table.notes ?? []), refreshed] }, "##");
   const file = resolve(PROJECT_ROOT, "BENCHMARKS.md");
   const lines = readFileSync(file, "utf8").split("\n");
-  const row = `| ${check.target.replace(/\|/g, "\\|")} | ${check.result.replace(/\|/g, "\\|")} | ${verdict(check.met)} |`;
+  const cell = (text: string) => text.replace(/\|/g, "\\|");
+  const rows = phaseChecks.map(
+    (check) => `| ${cell(check.target)} | ${cell(check.result)} | ${verdict(check.met)} |`,
+  );
   const targets = lines.indexOf("## Targets");
   const tableEnd = lines.findIndex((line, i) => i > targets + 1 && line === "");
-  const kept = lines.filter(
-    (line, i) => i < targets || i >= tableEnd || !line.includes("-character justification"),
+  // The phase's rows are replaced where they were (a row not there yet goes last).
+  const targetRows = lines.slice(targets, tableEnd).map((line) => {
+    const at = phaseChecks.findIndex((check) => line.startsWith(`| ${cell(check.target)} `));
+    return at < 0 ? line : rows[at]!;
+  });
+  const missing = rows.filter((row) => !targetRows.includes(row));
+  const text = [...lines.slice(0, targets), ...targetRows, ...missing, ...lines.slice(tableEnd)].join("\n");
+  const start = text.indexOf(section.start);
+  const end = text.indexOf(section.end);
+  await writeBenchmarks(
+    file,
+    `${text.slice(0, start >= 0 ? start : end)}${markdownSection}\n\n${text.slice(end)}`,
   );
-  kept.splice(tableEnd - (lines.length - kept.length), 0, row);
-  const text = kept.join("\n");
-  const start = text.indexOf("## 1b.");
-  const end = text.indexOf("## 2a.");
-  await writeBenchmarks(file, `${text.slice(0, start >= 0 ? start : end)}${section}\n\n${text.slice(end)}`);
-  console.log(`\nwrote section 1b of ${file}`);
+  console.log(`\nwrote the ${name} section of ${file}`);
 }
 
 async function main(): Promise<void> {
@@ -238,10 +253,33 @@ const METHOD = [
 
 const only = process.argv.includes("--only");
 (only && process.argv.includes("long-text")
-  ? onlyLongText()
-  : only && process.argv.includes("replicas")
-    ? replicasOnly()
-    : main()
+  ? onlyPhase(
+      "long-text",
+      "1b. long justifications against adversarial patterns",
+      runLongText,
+      (longText) => {
+        const check = longTextCheck(longText);
+        return { table: longTextTable({ longText }, { longText: check }), checks: [check] };
+      },
+      { start: "## 1b.", end: "## 2a." },
+    )
+  : only && process.argv.includes("backlog")
+    ? onlyPhase(
+        "backlog",
+        "3. backlog sweep",
+        () => runBacklog(throwawayApp()),
+        (backlog) => {
+          const phaseChecks = backlogChecks(backlog);
+          return {
+            table: backlogTable({ backlog }, phaseChecks),
+            checks: [phaseChecks.backlogBound, phaseChecks.backlogUnhandled],
+          };
+        },
+        { start: "## 3. ", end: "## 3b." },
+      )
+    : only && process.argv.includes("replicas")
+      ? replicasOnly()
+      : main()
 ).catch((error: unknown) => {
   console.error("\nbench failed:", error);
   process.exit(1);
