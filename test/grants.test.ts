@@ -9,6 +9,7 @@ import { FactCache } from "../src/github/requester-facts.js";
 import { createLogger } from "../src/ops/logger.js";
 import { staticPolicySource } from "../src/policy-store/policy-source.js";
 import { grantOfKind } from "./support/fault-kit.js";
+import { watchTurns } from "./support/loop-turns.js";
 import { policyState, sharedClock, startWithGitHub, stopAll, type TestService } from "./support/service.js";
 
 // Audits of approved tokens against the GitHub stand-in: the same evaluator judges them; non-compliant ones
@@ -42,6 +43,18 @@ async function start(env: Record<string, string> = {}, bulkDelayMs?: number) {
 const findings = () => service.audit.records.filter((r): r is GrantRecord => r.event === "grant_audit");
 
 describe("grants audit", () => {
+  it("lets the event loop turn while it records a large audit (lock renewals, webhooks)", async () => {
+    await start({ REVOKE_GRACE_HOURS: "0" });
+    for (let id = 1001; id <= 2000; id++) github.addGrant(ORG, grantOfKind("deny-never-expires", id));
+    // Turns of the event loop that find the audit records part written.
+    const turns = watchTurns(() => findings().length, 1030);
+    const [summary] = await service.scheduler.auditGrants("test").finally(() => turns.stop());
+    expect(summary).toMatchObject({ grants: 1230, would_revoke: 1025 });
+    expect(findings()).toHaveLength(1030);
+    // A turn every 100 records. Without them, none.
+    expect(turns.stop()).toBeGreaterThanOrEqual(9);
+  });
+
   it("reports every non-compliant grant with its rule and why, and revokes nothing by default", async () => {
     await start({ REVOKE_GRACE_HOURS: "0" });
     const [summary] = await service.scheduler.auditGrants("test");

@@ -15,6 +15,7 @@ import { localState } from "../src/state/shared-state.js";
 import { sweepOrg } from "../src/jobs/sweep.js";
 import { listByTokens } from "../src/github/list-by-tokens.js";
 import { PENDING_ROUTE } from "../src/github/pending-requests.js";
+import { watchTurns } from "./support/loop-turns.js";
 import { policyState, sharedClock, startWithGitHub, stopAll, type TestService } from "./support/service.js";
 
 // Sweeps of the pending list against the GitHub stand-in: exact call counts for a backlog, bulk grouping, no
@@ -124,18 +125,11 @@ describe("a sweep of a large backlog", () => {
     await start();
     for (const request of backlog("approve", 1, 1000)) github.addRequest(ORG, request);
     // Turns of the event loop that find the audit records part written.
-    const midway = new Set<number>();
-    let done = false;
-    const tick = () => {
-      const written = decisions().length;
-      if (written > 0 && written < 1000) midway.add(written);
-      if (!done) setImmediate(tick);
-    };
-    setImmediate(tick);
-    const [summary] = await service.scheduler.sweep("test").finally(() => (done = true));
+    const turns = watchTurns(() => decisions().length, 1000);
+    const [summary] = await service.scheduler.sweep("test").finally(() => turns.stop());
     expect(summary).toMatchObject({ pending: 1000, approved: 1000 });
     // A turn every 100 records: 100, 200, … 900 written. Without them, none.
-    expect(midway.size).toBeGreaterThanOrEqual(9);
+    expect(turns.stop()).toBeGreaterThanOrEqual(9);
   });
 
   it("a second sweep finds nothing new to review", async () => {

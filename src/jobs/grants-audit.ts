@@ -7,6 +7,7 @@ import { GRANTS_ROUTE, listGrants, revokeGrants } from "../github/grants.js";
 import type { GrantItem } from "../github/shapes.js";
 import { MAX_BULK_IDS } from "../github/limits.js";
 import type { Pacer } from "../github/pacer.js";
+import { breather } from "./breather.js";
 import { confirmBulk, confirmPlan, type ConfirmOptions } from "./confirm-bulk.js";
 import { listByTokens } from "../github/list-by-tokens.js";
 import { openOrgJob } from "./open-org-job.js";
@@ -129,7 +130,8 @@ export async function auditGrants(
     since: number;
     action: GrantRecord["action"];
   }[] = [];
-  for (const raw of grants) {
+  for (const [n, raw] of grants.entries()) {
+    await breather(n);
     const judged = await judgeItem(grantOrigin, raw, [policy], {
       org: target.org,
       client: readyClient(target.octokit),
@@ -174,7 +176,8 @@ export async function auditGrants(
   if (options.revoke) await revoke(options, target, findings, summary, retry);
 
   const revocations: Revocation[] = [];
-  for (const finding of findings) {
+  for (const [n, finding] of findings.entries()) {
+    await breather(n);
     const { action } = finding;
     if (action === "revoked" || action === "revoke_submitted")
       revocations.push({ ...finding, grantId: finding.grant.id, confirmed: action === "revoked" });

@@ -9,6 +9,7 @@ import {
 } from "../audit/decision-record.js";
 import { confirmBulk, confirmPlan, type ConfirmOptions } from "./confirm-bulk.js";
 import { listByTokens } from "../github/list-by-tokens.js";
+import { breather } from "./breather.js";
 import { openOrgJob } from "./open-org-job.js";
 import { MAX_BULK_IDS } from "../github/limits.js";
 import type { Pacer } from "../github/pacer.js";
@@ -177,18 +178,6 @@ export async function sweepOrg(
   options.metrics.sweeps.inc({ result: "ok" });
   options.metrics.sweepLastSuccess.set({ org: target.org }, now() / 1000);
   return finish(options, summary, started, null);
-}
-
-/** Items judged or recorded between two turns of the event loop. */
-const ITEMS_PER_TURN = 100;
-
-/**
- * Lets the event loop turn every ITEMS_PER_TURN items: judging and recording thousands of requests is otherwise
- * one stretch of seconds without I/O, during which webhooks wait and the org lock goes unrenewed (another
- * replica would take the org over and sweep it again).
- */
-async function breather(n: number): Promise<void> {
-  if (n % ITEMS_PER_TURN === ITEMS_PER_TURN - 1) await new Promise((resolve) => setImmediate(resolve));
 }
 
 /** One item through the judging pipeline; an item that fails its schema, or cannot be judged, is an error. */
