@@ -14,7 +14,8 @@ import { startTestService, steppedClock } from "./support/service.js";
 //
 // Where a test gives the service a clock, the webhook's deadline, retry backoffs and pacing waits run on it: a
 // wait moves the clock on at once (or when the test moves it), and the test reads the waits instead of timing
-// them. A hung or slow answer at the stand-in is still real time, cut by a real attempt timeout.
+// them. A hung or slow answer at the stand-in is still real time, cut by a real attempt timeout: 500 ms where a
+// test needs one, 5 s elsewhere, so that a busy machine never cuts an attempt GitHub answers at once.
 
 const t = faultHarness();
 
@@ -25,7 +26,7 @@ describe("5xx answers to the review call", () => {
   it.each([[[500]], [[502, 500]], [[502, 503, 500]]])(
     "a burst of %j then success: retried with backoff, reviewed once, 200",
     async (statuses) => {
-      const clock = await t.startOnClock({ REVIEW_DEADLINE_MS: "3000", REVIEW_ATTEMPT_TIMEOUT_MS: "500" });
+      const clock = await t.startOnClock({ REVIEW_DEADLINE_MS: "3000", REVIEW_ATTEMPT_TIMEOUT_MS: "5000" });
       t.github.inject(
         { method: "POST", path: reviewPath(1) },
         statuses.map((status) => ({ status })),
@@ -94,7 +95,7 @@ describe("rate limits on the review call", () => {
       { status: 403, headers: { "retry-after": "1" }, body: SECONDARY },
     ],
   ])("%s: waits as long as GitHub asked, then reviews once", async (_name, fault) => {
-    const clock = await t.startOnClock({ REVIEW_DEADLINE_MS: "3000", REVIEW_ATTEMPT_TIMEOUT_MS: "500" });
+    const clock = await t.startOnClock({ REVIEW_DEADLINE_MS: "3000", REVIEW_ATTEMPT_TIMEOUT_MS: "5000" });
     t.github.inject({ method: "POST", path: reviewPath(3) }, [fault]);
     const { response, record } = await t.deliverNew("approve", 3);
     expect(response.statusCode).toBe(200);
@@ -108,7 +109,7 @@ describe("rate limits on the review call", () => {
   });
 
   it("a primary-limit 403 (x-ratelimit-remaining: 0): waits until x-ratelimit-reset, then reviews once", async () => {
-    const clock = await t.startOnClock({ REVIEW_DEADLINE_MS: "4000", REVIEW_ATTEMPT_TIMEOUT_MS: "500" });
+    const clock = await t.startOnClock({ REVIEW_DEADLINE_MS: "4000", REVIEW_ATTEMPT_TIMEOUT_MS: "5000" });
     const reset = Math.floor(clock.now() / 1000) + 2;
     t.github.inject({ method: "POST", path: reviewPath(4) }, [
       {
@@ -130,7 +131,7 @@ describe("rate limits on the review call", () => {
   it("the wait holds the whole installation, not other installations", async () => {
     const clock = steppedClock();
     await t.start(
-      { REVIEW_DEADLINE_MS: "3000", REVIEW_ATTEMPT_TIMEOUT_MS: "500" },
+      { REVIEW_DEADLINE_MS: "3000", REVIEW_ATTEMPT_TIMEOUT_MS: "5000" },
       [
         [ORG, INSTALLATION],
         ["other-org", 1002],
@@ -162,7 +163,7 @@ describe("rate limits on the review call", () => {
   });
 
   it("a wait longer than the deadline: no retry, 202 at once (handed to a sweep), stays pending; later calls do not start either", async () => {
-    const clock = await t.startOnClock({ REVIEW_DEADLINE_MS: "2000", REVIEW_ATTEMPT_TIMEOUT_MS: "500" });
+    const clock = await t.startOnClock({ REVIEW_DEADLINE_MS: "2000", REVIEW_ATTEMPT_TIMEOUT_MS: "5000" });
     t.github.inject({ method: "POST", path: reviewPath(8) }, [
       { status: 429, headers: { "retry-after": "30" } },
     ]);
@@ -186,7 +187,7 @@ describe("rate limits on the review call", () => {
   });
 
   it("a permission 403 (no rate-limit sign) is not retried: 502, stays pending; a sweep reviews it once", async () => {
-    const clock = await t.startOnClock({ REVIEW_DEADLINE_MS: "3000", REVIEW_ATTEMPT_TIMEOUT_MS: "500" });
+    const clock = await t.startOnClock({ REVIEW_DEADLINE_MS: "3000", REVIEW_ATTEMPT_TIMEOUT_MS: "5000" });
     t.github.inject({ method: "POST", path: reviewPath(10) }, [
       { status: 403, body: { message: "Resource not accessible by integration" } },
     ]);
