@@ -27,6 +27,8 @@ export default defineConfig({
         extends: true,
         test: {
           name: "process",
+          // One module graph per worker here too: the suites hold their servers in their own module state.
+          isolate: false,
           // Starting servers and redis-server takes seconds on a busy machine: a test fails on what it
           // checks, not on the machine's load.
           testTimeout: 60_000,

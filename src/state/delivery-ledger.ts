@@ -1,4 +1,5 @@
 import { LRUCache } from "lru-cache";
+import { countBound } from "./count-bound.js";
 
 /** What became of a delivery id: `new` means the caller now handles it. */
 export type DeliveryState = "new" | "in_flight" | "done";
@@ -29,7 +30,7 @@ export class DeliveryLedger implements DeliveryStore {
     now: () => number = Date.now,
   ) {
     // ttlResolution 0: every look reads `now`, so an injected clock is obeyed at once.
-    this.#entries = new LRUCache({ max: maxEntries, ttl: ttlMs, ttlResolution: 0, perf: { now } });
+    this.#entries = new LRUCache({ ...countBound(maxEntries), ttl: ttlMs, ttlResolution: 0, perf: { now } });
   }
 
   /** Claims a delivery: `new` if this process has not seen it, else what became of it. */

@@ -1,4 +1,5 @@
 import { LRUCache } from "lru-cache";
+import { countBound } from "./count-bound.js";
 import type { TokenRequest } from "../policy/request.js";
 
 /**
@@ -23,7 +24,7 @@ export class LocalHandedOver implements HandedOver {
 
   constructor(options: { max?: number; ttlMs?: number } = {}) {
     this.#requests = new LRUCache<string, TokenRequest>({
-      max: options.max ?? MAX_REMEMBERED,
+      ...countBound(options.max ?? MAX_REMEMBERED),
       ttl: options.ttlMs ?? REMEMBERED_FOR_MS,
     });
   }

@@ -1,4 +1,5 @@
 import { LRUCache } from "lru-cache";
+import { countBound } from "./count-bound.js";
 
 /** A request claimed for review; `token` identifies the holder, so only it can settle the claim. */
 export interface Claim {
@@ -42,7 +43,7 @@ export class RequestLedger implements RequestClaims {
     now: () => number = Date.now,
   ) {
     // ttlResolution 0: every look reads `now`, so an injected clock is obeyed at once.
-    this.#entries = new LRUCache({ max: maxEntries, ttlResolution: 0, perf: { now } });
+    this.#entries = new LRUCache({ ...countBound(maxEntries), ttlResolution: 0, perf: { now } });
   }
 
   async claim(org: string, requestId: number): Promise<Claim | null> {

@@ -1,4 +1,5 @@
 import fc from "fast-check";
+import { anyUnicode } from "./unicode.js";
 import { describe, expect, it } from "vitest";
 import type { CompiledRule } from "../../src/policy/compile.js";
 import { MAX_REASON_LENGTH, renderDenyReason } from "../../src/policy/deny-reason.js";
@@ -159,8 +160,8 @@ describe("renderDenyReason", () => {
 
   it("stays within 1024 code points and never leaves a lone surrogate, whatever the input (property)", () => {
     const ruleName = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/);
-    const reasonList = fc.array(fc.string({ unit: "binary", maxLength: 300 }), { maxLength: 20 });
-    const message = fc.option(fc.string({ unit: "binary", maxLength: 1500 }), { nil: undefined });
+    const reasonList = fc.array(anyUnicode({ maxLength: 300 }), { maxLength: 20 });
+    const message = fc.option(anyUnicode({ maxLength: 1500 }), { nil: undefined });
     fc.assert(
       fc.property(
         ruleName,
