@@ -15,16 +15,22 @@ function heldCall() {
   return { call: () => ended.then(() => "done"), end };
 }
 
+/** One call at a time per lane, no spacing, a clock at 1,000 ms; `queued`: each count of calls waiting. */
+function oneAtATime() {
+  const queued: number[] = [];
+  const pacer = new Pacer({
+    concurrency: 1,
+    minIntervalMs: 0,
+    now: () => 1_000,
+    onQueueChange: (n) => queued.push(n),
+  });
+  return { pacer, queued };
+}
+
 describe("the pacer's lanes", () => {
   it("a call queued behind a busy lane gives up at its deadline, while the lane is still busy", async () => {
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
-    const queued: number[] = [];
-    const pacer = new Pacer({
-      concurrency: 1,
-      minIntervalMs: 0,
-      now: () => 1_000,
-      onQueueChange: (n) => queued.push(n),
-    });
+    const { pacer, queued } = oneAtATime();
     const busy = heldCall();
     const first = pacer.schedule("1001", busy.call);
     const second = pacer.schedule("1001", async () => "started", 1_000 + 500);
@@ -43,13 +49,7 @@ describe("the pacer's lanes", () => {
   });
 
   it("a call queued behind a busy lane starts when the lane frees up before its deadline; the queue empties", async () => {
-    const queued: number[] = [];
-    const pacer = new Pacer({
-      concurrency: 1,
-      minIntervalMs: 0,
-      now: () => 1_000,
-      onQueueChange: (n) => queued.push(n),
-    });
+    const { pacer, queued } = oneAtATime();
     const busy = heldCall();
     const first = pacer.schedule("1001", busy.call);
     const others = [

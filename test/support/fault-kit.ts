@@ -1,13 +1,14 @@
 // Shared by the fault, abuse and crash tests: signed webhook deliveries through fastify's inject(), request
 // samples of every kind the bundled policy decides, a seeded random source, and review counting on the stand-in.
 
-import { request as httpRequest, type Agent } from "node:http";
 import type { InjectOptions } from "fastify";
 import type { GitHubStandIn, PatGrant, PatRequest } from "./github-stand-in.js";
 import { sampleGrant, sampleRequest, type SampleOptions } from "./samples.js";
 import { sign } from "./webhook-sender.js";
 import type { DecisionRecord } from "../../src/audit/decision-record.js";
 import { TEST_SECRET, type TestService } from "./service.js";
+
+export { rawPost } from "./webhook-sender.js";
 
 export const WEBHOOK_PATH = "/api/github/webhooks";
 
@@ -179,43 +180,4 @@ export async function until(condition: () => boolean, timeoutMs: number, what: s
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(2);
   }
-}
-
-/**
- * A POST over a real socket with node:http, for what inject() cannot send: a header repeated on the wire (an
- * array value) or a chunked body without content-length; or over a given agent's connections.
- */
-export function rawPost(
-  url: string,
-  body: string | Buffer,
-  headers: Record<string, string | string[]>,
-  options: { chunked?: boolean; agent?: Agent } = {},
-): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      url,
-      { method: "POST", ...(options.agent ? { agent: options.agent } : {}) },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (chunk: Buffer) => chunks.push(chunk));
-        res.on("end", () =>
-          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }),
-        );
-        res.on("error", reject);
-      },
-    );
-    req.on("error", reject);
-    for (const [name, value] of Object.entries(headers)) req.setHeader(name, value);
-    if (options.chunked) {
-      // Several writes without content-length: node sends transfer-encoding: chunked.
-      const bytes = Buffer.from(body);
-      const size = 16 * 1024;
-      for (let offset = 0; offset < bytes.length; offset += size)
-        req.write(bytes.subarray(offset, offset + size));
-      req.end();
-    } else {
-      req.setHeader("content-length", Buffer.byteLength(body));
-      req.end(body);
-    }
-  });
 }
