@@ -140,6 +140,7 @@ export function createJobs(config: Config, deps: ServiceDeps) {
     },
     sweepIntervalMs: config.sweepIntervalMs,
     orgConcurrency: config.orgConcurrency,
+    ...(deps.sleep ? { sleep: deps.sleep } : {}),
     grantsIntervalMs: config.grantsIntervalMs,
     locks: state.locks,
   });

@@ -198,6 +198,24 @@ describe("a sweep of a large backlog", () => {
     expect([...reviewCounts().values()]).toEqual([1, 1, 1, 1, 1, 1]);
   });
 
+  it("waits for an org another replica holds, looking again every pollMs, and sweeps it once its lock is free", async () => {
+    const shared = localState();
+    let heldElsewhere = 3;
+    const locks: OrgLocks = {
+      pollMs: 700,
+      acquire: async (kind, org) =>
+        heldElsewhere-- > 0 ? { startedAt: Date.now() - 1000 } : shared.locks.acquire(kind, org),
+      lastCompleted: async () => null,
+    };
+    ({ github, service, clock } = await startWithGitHub({ policy: POLICY, state: { ...shared, locks } }));
+    for (const request of backlog("approve", 1, 2)) github.addRequest(ORG, request);
+    const [summary] = await service.scheduler.sweep("interval");
+    // Held at the run's first look and at the one right after it (no wait between: a run over many orgs finds
+    // most of them done by then), held again after a poll's wait (on the clock), free after the second.
+    expect(clock.waits.slice(0, 2)).toEqual([700, 700]);
+    expect(summary).toMatchObject({ org: ORG, approved: 2 });
+  });
+
   it("leaves an org another replica swept after this run was asked for, however free its lock is now", async () => {
     const shared = localState();
     const askedBefore = Date.now();

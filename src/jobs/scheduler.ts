@@ -24,6 +24,8 @@ export interface SchedulerOptions {
    * run over hundreds of orgs one at a time would take as many times that wait.
    */
   orgConcurrency?: number;
+  /** How a run waits before looking again at an org another replica holds; a real timer unless given. */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 type Job<T> = {
@@ -227,7 +229,7 @@ export class Scheduler {
         await lock.release(false);
         return null;
       }
-      await new Promise((resolve) => setTimeout(resolve, this.#locks.pollMs).unref());
+      await (this.options.sleep ?? unrefSleep)(this.#locks.pollMs);
     }
     return null;
   }
@@ -256,4 +258,9 @@ async function eachAtMost<T>(
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
   if (failed !== null) throw (failed as { error: unknown }).error;
+}
+
+/** A wait that does not keep the process alive (a stopping process does not wait for it). */
+function unrefSleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
