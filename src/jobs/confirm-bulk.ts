@@ -38,7 +38,9 @@ export interface Sent {
  * A cheap first look, taken before each listing while GitHub is still at work: ids of the last bulk call, in one
  * `token_id[]` call. GitHub works through accepted calls in turn, so the last one is done last. The probe only
  * says when to read the listing; what is recorded confirmed is what the listing shows gone, so a GitHub that
- * took calls out of turn would cost more listings, never a wrong record.
+ * took calls out of turn costs more listings, not a wrong record. (A paged listing read while other reviews
+ * remove items can skip an id: the token-filtered listing cannot, which is why it is used where it costs no
+ * more calls.)
  */
 export interface Probe {
   ids: readonly number[];
