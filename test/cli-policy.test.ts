@@ -108,15 +108,13 @@ describe("pat-warden test", () => {
   });
 });
 
+/** `pat-warden explain` of one request file against the bundled policy. */
+const explainDefault = (request: string, ...more: string[]) =>
+  cli("explain", "--policy", "policies/default.yml", "--request", request, ...more);
+
 describe("pat-warden explain", () => {
   it("walks the sample webhook payload through every rule to the deny and its exact reason", async () => {
-    const { code, stdout, stderr } = await cli(
-      "explain",
-      "--policy",
-      "policies/default.yml",
-      "--request",
-      WEBHOOK,
-    );
+    const { code, stdout, stderr } = await explainDefault(WEBHOOK);
     expect(stderr).toBe("");
     expect(code).toBe(0);
     const lines = stdout.split("\n");
@@ -164,22 +162,10 @@ describe("pat-warden explain", () => {
   });
 
   it("reads a list item carrying its repositories, and one whose repositories are not listed", async () => {
-    const listed = await cli(
-      "explain",
-      "--policy",
-      "policies/default.yml",
-      "--request",
-      "test/fixtures/requests/list-item.subset-with-repositories.json",
-    );
+    const listed = await explainDefault("test/fixtures/requests/list-item.subset-with-repositories.json");
     expect(listed.stdout).toContain("  repositories: 3 selected repositories: api, docs, web");
     expect(listed.stdout).toContain('decided by: rule "read-only" (line 38)');
-    const unlisted = await cli(
-      "explain",
-      "--policy",
-      "policies/default.yml",
-      "--request",
-      "test/fixtures/requests/list-item.subset-unlisted.json",
-    );
+    const unlisted = await explainDefault("test/fixtures/requests/list-item.subset-unlisted.json");
     expect(unlisted.stdout).toContain(
       "         ? the number of selected repositories is unknown; at most 20 are accepted",
     );
@@ -187,26 +173,14 @@ describe("pat-warden explain", () => {
   });
 
   it("reads just the personal_access_token_request object", async () => {
-    const { code, stdout } = await cli(
-      "explain",
-      "--policy",
-      "policies/default.yml",
-      "--request",
-      "test/fixtures/requests/request-object.created.json",
-    );
+    const { code, stdout } = await explainDefault("test/fixtures/requests/request-object.created.json");
     expect(code).toBe(0);
     expect(stdout).toContain("(personal_access_token_request object)");
     expect(stdout).toContain('decided by: rule "write-selected-repositories" (line 54)');
   });
 
   it("reads an item of the approved-tokens list (access_granted_at, no created_at) and judges its lifetime from the grant", async () => {
-    const { code, stdout, stderr } = await cli(
-      "explain",
-      "--policy",
-      "policies/default.yml",
-      "--request",
-      GRANTS,
-    );
+    const { code, stdout, stderr } = await explainDefault(GRANTS);
     expect(stderr).toBe("");
     expect(code).toBe(0);
     const lines = stdout.split("\n");
@@ -235,14 +209,7 @@ describe("pat-warden explain", () => {
   });
 
   it("--json prints the decision as JSON", async () => {
-    const { code, stdout } = await cli(
-      "explain",
-      "--policy",
-      "policies/default.yml",
-      "--request",
-      WEBHOOK,
-      "--json",
-    );
+    const { code, stdout } = await explainDefault(WEBHOOK, "--json");
     expect(code).toBe(0);
     const json = JSON.parse(stdout);
     expect(json).toMatchObject({
@@ -293,13 +260,7 @@ describe("pat-warden explain", () => {
     const unknown = await cli("explain", "--policy", "policies/default.yml", "--request", "package.json");
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain("cannot tell what kind of request this is");
-    const incomplete = await cli(
-      "explain",
-      "--policy",
-      "policies/default.yml",
-      "--request",
-      "test/fixtures/requests/request-object.missing-fields.json",
-    );
+    const incomplete = await explainDefault("test/fixtures/requests/request-object.missing-fields.json");
     expect(incomplete.code).toBe(1);
     expect(incomplete.stdout).toBe("");
     const problems = incomplete.stderr.trim().split("\n");
@@ -310,13 +271,7 @@ describe("pat-warden explain", () => {
       "  - personal_access_token_request.owner",
       "  - personal_access_token_request.token_expires_at",
     ]);
-    const missing = await cli(
-      "explain",
-      "--policy",
-      "policies/default.yml",
-      "--request",
-      "no/such/request.json",
-    );
+    const missing = await explainDefault("no/such/request.json");
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain("cannot read no/such/request.json: ENOENT");
   });

@@ -27,7 +27,11 @@ export interface RetryOptions {
  */
 export function callsWithin(
   budgetMs: number,
-  job: { now?: () => number; sleep?: (ms: number) => Promise<void>; signal?: AbortSignal | undefined } = {},
+  job: {
+    now?: (() => number) | undefined;
+    sleep?: ((ms: number) => Promise<void>) | undefined;
+    signal?: AbortSignal | undefined;
+  } = {},
 ): () => RetryOptions {
   const now = job.now ?? Date.now;
   return () => ({

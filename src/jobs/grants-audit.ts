@@ -75,11 +75,7 @@ export async function auditGrants(
 ): Promise<GrantsSummary> {
   const now = options.now ?? Date.now;
   const started = now();
-  const retry = callsWithin(options.callBudgetMs ?? 120_000, {
-    now,
-    ...(options.sleep ? { sleep: options.sleep } : {}),
-    signal: options.signal,
-  });
+  const retry = callsWithin(options.callBudgetMs ?? 120_000, options);
   const summary: GrantsSummary = {
     audit_id: auditId,
     org: target.org,

@@ -108,11 +108,7 @@ export async function sweepOrg(
   const now = options.now ?? Date.now;
   const started = now();
   const summary = emptySummary(sweepId, target, options.mode);
-  const retry = callsWithin(options.callBudgetMs ?? 120_000, {
-    now,
-    ...(options.sleep ? { sleep: options.sleep } : {}),
-    signal: options.signal,
-  });
+  const retry = callsWithin(options.callBudgetMs ?? 120_000, options);
   const opened = await openOrgJob(
     options.policies,
     target,

@@ -111,6 +111,9 @@ const send = (url: string, g: { id: number; kind: Kind }, deliveryId = `d-${g.id
     deliveryId,
   });
 
+const sendPush = (url: string, push: object) =>
+  deliver({ url: `${url}/api/github/webhooks`, secret: SECRET, event: "push", body: JSON.stringify(push) });
+
 /** Runs `work` over `items`, `width` at a time. */
 async function inWaves<T, R>(items: T[], width: number, work: (item: T) => Promise<R>): Promise<R[]> {
   const results: R[] = [];
@@ -268,13 +271,7 @@ describe.runIf(available)("three replicas sharing Redis", () => {
       "version: 1\nno_match: deny\nno_match_message: closed\nrules: []\n",
     );
     const push = pushPayload({ org: ORG, installationId: INSTALLATION, files: [file], after: revision });
-    const answer = await deliver({
-      url: `${pushed.url}/api/github/webhooks`,
-      secret: SECRET,
-      event: "push",
-      body: JSON.stringify(push),
-    });
-    expect(answer.status).toBe(200);
+    expect((await sendPush(pushed.url, push)).status).toBe(200);
     await other.waitForLine((line) => line.event === "policy_invalidated" && line.org === ORG);
     expect(pushed.lines.some((line) => line.event === "policy_invalidated")).toBe(false);
     expect((await send(other.url, later!)).status).toBe(200);
@@ -298,13 +295,7 @@ describe.runIf(available)("three replicas sharing Redis", () => {
       after: revision,
       sender: "policy-owner",
     });
-    const answer = await deliver({
-      url: `${pushed.url}/api/github/webhooks`,
-      secret: SECRET,
-      event: "push",
-      body: JSON.stringify(push),
-    });
-    expect(answer.status).toBe(200);
+    expect((await sendPush(pushed.url, push)).status).toBe(200);
     await other.waitForLine((line) => line.event === "policy_invalidated" && line.removed === true);
     expect((await send(other.url, after!)).status).toBe(200);
     // The bundled policy (policies/default.yml) approves this kind: judged, not failed closed.
