@@ -11,12 +11,12 @@ import { confirmBulk, confirmPlan, type ConfirmOptions } from "./confirm-bulk.js
 import { listByTokens } from "../github/list-by-tokens.js";
 import { breather } from "./breather.js";
 import { openOrgJob } from "./open-org-job.js";
-import { MAX_BULK_IDS } from "../github/limits.js";
 import type { Pacer } from "../github/pacer.js";
 import { listPendingRequests, PENDING_ROUTE } from "../github/pending-requests.js";
 import { callsWithin, type RetryOptions } from "../github/retry.js";
 import { reviewInBulk } from "../github/review-in-bulk.js";
 import { reviewRequest, type ReviewAction } from "../github/review-request.js";
+import { reviewCalls } from "./review-calls.js";
 import type { Metrics } from "../ops/metrics.js";
 import type { CompiledPolicy } from "../policy/compile.js";
 import type { Decision } from "../policy/evaluate.js";
@@ -216,25 +216,21 @@ async function review(
   summary: SweepSummary,
   retry: () => RetryOptions,
 ): Promise<void> {
-  const groups = new Map<string, { action: ReviewAction; reason: string | null; entries: Judged[] }>();
   const decided = judged.filter((e) => e.decision?.outcome === "approve" || e.decision?.outcome === "deny");
   const claims = await options.requests.claimAll(
     target.org,
     decided.map((e) => e.id!),
     options.fence ?? 0,
   );
+  const claimed: { item: Judged; action: ReviewAction; reason: string | null }[] = [];
   for (const entry of decided) {
-    const outcome = entry.decision!.outcome as ReviewAction;
     entry.claim = claims.get(entry.id!);
     if (!entry.claim) {
       entry.review = { status: "already_handled", httpStatus: null, attempts: 0, error: null };
       continue;
     }
-    const reason = entry.decision!.denyReason;
-    const key = `${outcome}\u0000${reason ?? ""}`;
-    const group = groups.get(key) ?? { action: outcome, reason, entries: [] };
-    group.entries.push(entry);
-    groups.set(key, group);
+    const action = entry.decision!.outcome as ReviewAction;
+    claimed.push({ item: entry, action, reason: entry.decision!.denyReason });
   }
 
   const lane = String(target.installationId);
@@ -242,60 +238,57 @@ async function review(
   /** How many of the last submitted went in the last bulk call: the ones the confirmation probes. */
   let lastCall = 0;
   let batchNumber = 0;
-  for (const group of groups.values()) {
-    for (let start = 0; start < group.entries.length; start += MAX_BULK_IDS) {
-      const chunk = group.entries.slice(start, start + MAX_BULK_IDS);
-      const batch = `${summary.sweep_id}/${++batchNumber}`;
-      if (options.signal?.aborted) {
-        for (const entry of chunk) {
-          entry.review = {
-            status: "failed",
-            httpStatus: null,
-            attempts: 0,
-            error: "shutting down; stays pending",
-          };
-          await options.requests.settle(entry.claim!, false);
-        }
-        continue;
+  for (const { action, reason, items: chunk } of reviewCalls(claimed)) {
+    const batch = `${summary.sweep_id}/${++batchNumber}`;
+    if (options.signal?.aborted) {
+      for (const entry of chunk) {
+        entry.review = {
+          status: "failed",
+          httpStatus: null,
+          attempts: 0,
+          error: "shutting down; stays pending",
+        };
+        await options.requests.settle(entry.claim!, false);
       }
-      if (chunk.length === 1) {
-        const entry = chunk[0]!;
-        const outcome = await reviewRequest(
-          target.octokit,
-          { org: target.org, requestId: entry.id!, action: group.action, reason: group.reason },
-          { pacer: options.pacer, lane, retry: retry() },
-        );
-        summary.calls.review += outcome.attempts;
-        options.metrics.reviewCalls.inc({ result: outcome.status, via: "single" });
-        await options.requests.settle(entry.claim!, outcome.status !== "failed");
-        Object.assign(entry, { review: outcome, batch: `${batch} (1 request)` });
-        continue;
-      }
-      const outcome = await reviewInBulk(
+      continue;
+    }
+    if (chunk.length === 1) {
+      const entry = chunk[0]!;
+      const outcome = await reviewRequest(
         target.octokit,
-        {
-          org: target.org,
-          requestIds: chunk.map((e) => e.id!),
-          action: group.action,
-          reason: group.reason,
-        },
+        { org: target.org, requestId: entry.id!, action, reason },
         { pacer: options.pacer, lane, retry: retry() },
       );
       summary.calls.review += outcome.attempts;
-      options.metrics.reviewCalls.inc({ result: outcome.status, via: "bulk" });
-      for (const entry of chunk) {
-        entry.batch = `${batch} (${chunk.length} requests)`;
-        entry.review = {
-          status: outcome.status,
-          httpStatus: outcome.httpStatus,
-          attempts: outcome.attempts,
-          error: outcome.error,
-        };
-        if (outcome.status === "submitted") submitted.push(entry);
-        else await options.requests.settle(entry.claim!, false);
-      }
-      if (outcome.status === "submitted") lastCall = chunk.length;
+      options.metrics.reviewCalls.inc({ result: outcome.status, via: "single" });
+      await options.requests.settle(entry.claim!, outcome.status !== "failed");
+      Object.assign(entry, { review: outcome, batch: `${batch} (1 request)` });
+      continue;
     }
+    const outcome = await reviewInBulk(
+      target.octokit,
+      {
+        org: target.org,
+        requestIds: chunk.map((e) => e.id!),
+        action,
+        reason,
+      },
+      { pacer: options.pacer, lane, retry: retry() },
+    );
+    summary.calls.review += outcome.attempts;
+    options.metrics.reviewCalls.inc({ result: outcome.status, via: "bulk" });
+    for (const entry of chunk) {
+      entry.batch = `${batch} (${chunk.length} requests)`;
+      entry.review = {
+        status: outcome.status,
+        httpStatus: outcome.httpStatus,
+        attempts: outcome.attempts,
+        error: outcome.error,
+      };
+      if (outcome.status === "submitted") submitted.push(entry);
+      else await options.requests.settle(entry.claim!, false);
+    }
+    if (outcome.status === "submitted") lastCall = chunk.length;
   }
   if (submitted.length > 0) await confirm(options, target, submitted, lastCall, summary, retry);
 }
