@@ -1,3 +1,4 @@
+import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
 import { createLogger } from "../../src/ops/logger.js";
 import { Metrics } from "../../src/ops/metrics.js";
@@ -6,10 +7,11 @@ import type { SharedState } from "../../src/state/shared-state.js";
 import { startGitHubStandIn, type GitHubStandIn } from "../support/github-stand-in.js";
 import { TEST_PRIVATE_KEY } from "../support/keys.js";
 import { requireRedisServer, startRedis, type RedisProcess } from "../support/redis-server.js";
-import { requestOfKind } from "../support/fault-kit.js";
-import { runCliProcess } from "../support/cli-process.js";
+import { requestOfKind, sleep } from "../support/fault-kit.js";
+import { cliWithEnv } from "../support/run-cli.js";
 
-// `pat-warden sweep` with REDIS_URL works as one more replica: what a server holds, it leaves alone.
+// `pat-warden sweep` with REDIS_URL works as one more replica: what a server holds, it leaves alone. The command
+// runs in process; redis-server is the child process here.
 
 const available = requireRedisServer();
 const ORG = "octo-org";
@@ -25,7 +27,25 @@ afterEach(async () => {
   [redis, github, server] = [undefined, undefined, undefined];
 });
 
-const cli = runCliProcess;
+const cli = cliWithEnv;
+
+/** Connections open at redis-server, the one asking included. */
+async function connections(url: string): Promise<number> {
+  const admin = new Redis(url, { lazyConnect: true });
+  try {
+    await admin.connect();
+    return String(await admin.client("LIST"))
+      .trim()
+      .split("\n").length;
+  } finally {
+    admin.disconnect();
+  }
+}
+
+/** Waits until redis-server has `count` connections open: fails the test (time-out) if some stay open. */
+async function untilConnections(url: string, count: number): Promise<void> {
+  while ((await connections(url)) !== count) await sleep(10);
+}
 
 /** redis-server, the stand-in with pending read-only requests `ids`, and a server replica's shared state. */
 async function ground(ids: number[]) {
@@ -62,12 +82,15 @@ describe.runIf(available)("pat-warden sweep with REDIS_URL", () => {
     const { github, server, env } = await ground([1, 2]);
     // A server replica, in the middle of reviewing request 1.
     expect(await server.requests.claim(ORG, 1, 60_000)).not.toBeNull();
+    const before = await connections(redis!.url);
     const { code, stdout, stderr } = await cli(env, "sweep", "--org", ORG, "--json");
     expect(stderr).not.toContain("Redis did not answer");
     expect(code).toBe(0);
     const [summary] = JSON.parse(stdout) as { approved: number; already_handled: number }[];
     expect(summary).toMatchObject({ approved: 1, already_handled: 1 });
     expect(github.reviews.map((r) => r.requestId)).toEqual([2]);
+    // The command closed what it opened: the compiled bin exits when it returns.
+    await untilConnections(redis!.url, before);
   }, 60_000);
 
   it("a dry run takes no org lock: the servers waiting for the org are not told it was swept", async () => {

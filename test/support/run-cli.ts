@@ -1,6 +1,7 @@
 import { format } from "node:util";
 import { vi } from "vitest";
 import { runCli } from "../../src/cli/run-cli.js";
+import { SETTINGS } from "../../src/config.js";
 
 /**
  * `pat-warden <args>` in this process: what it writes to stdout and stderr, and its exit code, as the compiled
@@ -20,5 +21,20 @@ export async function cli(...args: string[]): Promise<{ code: number; stdout: st
     return { code, stdout: stdout.join(""), stderr: stderr.join("") };
   } finally {
     for (const spy of spies) spy.mockRestore();
+  }
+}
+
+/**
+ * `pat-warden <args>` in this process with only `env` for the App's settings, as the compiled bin would see a
+ * clean environment: every setting not given is unset for the call (a developer's own REDIS_URL or LOG_LEVEL
+ * does not leak in), and the environment is restored after.
+ */
+export async function cliWithEnv(env: Record<string, string>, ...args: string[]) {
+  for (const name of Object.keys(SETTINGS)) vi.stubEnv(name, undefined);
+  for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
+  try {
+    return await cli(...args);
+  } finally {
+    vi.unstubAllEnvs();
   }
 }
