@@ -1,6 +1,7 @@
 // Phase 5: several replicas sharing Redis (REDIS_URL). A redis-server on a loopback port is started for the
 // phase and stopped after. Four measurements, side by side in one run:
-//   a. dry-run server CPU per webhook and throughput, one process with REDIS_URL against one without;
+//   a. dry-run server CPU per webhook and throughput, one process with REDIS_URL against one without, under a
+//      saturating load and at fixed rates;
 //   b. enforce at 200 webhooks/s spread over 2 replicas: send → review POST latency, exactly-once counts;
 //   c. a 10,000-request backlog with 3 replicas starting at once: GitHub calls against one process's bound;
 //   d. a fleet of 1,000 installed orgs with 20 pending requests each, 3 replicas: one full sweep cycle.
@@ -14,9 +15,14 @@ import { cpuSeconds } from "./proc.js";
 import { startPatWarden, spawnPatWarden, type Target } from "./processes.js";
 import { ceilDiv, percentile, sleep, waitUntil } from "./stats.js";
 
-const CPU_ROUNDS = 2;
+/** Each load is run this many times on each server, the two taking turns (their order alternating). */
+const CPU_ROUNDS = 6;
 const CPU_WARMUP_MS = 1000;
-const CPU_MEASURE_MS = 4000;
+const CPU_WINDOW_MS = 1500;
+/** Enough concurrent webhooks to keep both servers busy: 8 left the REDIS_URL one waiting on Redis, half idle. */
+const SATURATING_CONNECTIONS = 32;
+/** Fixed rates both servers sustain: CPU per webhook compared at the same load, where batching cannot help. */
+export const CPU_RATES = [1000, 2000, 3000] as const;
 export const REPLICA_RATE = 200;
 const REPLICA_SECONDS = 5;
 export const REPLICA_BACKLOG = 10_000;
@@ -26,8 +32,16 @@ const PAGE = 100;
 /** Start-up sweeps, "sweep done" lines (info), and a lock TTL of 3 s: a replica waiting for an org looks every second. */
 const SWEEPING = { SWEEP_ON_START: "true", LOG_LEVEL: "info", REDIS_LOCK_TTL_SECONDS: "3" };
 
+export type CpuLoad = { kind: "saturating"; connections: number } | { kind: "rate"; perSecond: number };
+
+export interface ServerCpu {
+  /** Webhooks answered per second of the windows. */
+  perSecond: number;
+  cpuUsPerWebhook: number;
+}
+
 export interface ReplicasResult {
-  cpu: { redis: boolean; perSecond: number; cpuMsPerWebhook: number; statuses: Record<number, number> }[];
+  cpu: { load: CpuLoad; memory: ServerCpu; redis: ServerCpu }[];
   enforce: {
     sent: number;
     perReplica: number[];
@@ -82,41 +96,67 @@ async function stopAll(targets: Target[]): Promise<void> {
   await Promise.all(targets.map((t) => t.stop()));
 }
 
-/** Dry-run closed loop, the two servers taking turns; server CPU over the measured window only. */
+/**
+ * Dry-run, both servers running side by side against one stand-in: the same load on each in short windows,
+ * taking turns, so that a change in the machine's speed during the run falls on both. Server CPU over the
+ * windows only (/proc), summed, per webhook answered.
+ */
 function cpuWithAndWithout(app: AppIdentity, redisUrl: string): Promise<ReplicasResult["cpu"]> {
   return withGitHub(app, async (github) => {
-    const rows: ReplicasResult["cpu"] = [];
     let n = 0;
     const webhook = signedCreated(app, kindOf(0).make(1, new Date()));
     const next = () => delivery(webhook, `cpu-${n++}`);
-    for (let round = 0; round < CPU_ROUNDS; round++) {
+    const servers: Target[] = [];
+    try {
       for (const redis of [false, true]) {
         const env = serverEnv(app, github, { DRY_RUN: "true", ...(redis ? { REDIS_URL: redisUrl } : {}) });
-        const server = await startPatWarden(redis ? "with Redis" : "memory", env, "discard");
-        try {
-          const url = `${server.url}/api/github/webhooks`;
-          await closedLoop({ url, connections: 8, warmupMs: 0, durationMs: CPU_WARMUP_MS, next });
-          const before = cpuSeconds(server.pid);
-          const measured = await closedLoop({
-            url,
-            connections: 8,
-            warmupMs: 0,
-            durationMs: CPU_MEASURE_MS,
-            next,
-          });
-          const cpu = cpuSeconds(server.pid) - before;
-          rows.push({
-            redis,
-            perSecond: measured.perSecond,
-            cpuMsPerWebhook: (cpu * 1000) / measured.completed,
-            statuses: measured.statuses,
-          });
-        } finally {
-          await server.stop();
-        }
+        servers.push(await startPatWarden(redis ? "with Redis" : "memory", env, "discard"));
       }
+      const url = (server: Target) => `${server.url}/api/github/webhooks`;
+      for (const server of servers)
+        await closedLoop({ url: url(server), connections: 8, warmupMs: 0, durationMs: CPU_WARMUP_MS, next });
+      const loads: { load: CpuLoad; run: (url: string) => Promise<number> }[] = [
+        {
+          load: { kind: "saturating", connections: SATURATING_CONNECTIONS },
+          run: async (url) =>
+            (
+              await closedLoop({
+                url,
+                connections: SATURATING_CONNECTIONS,
+                warmupMs: 0,
+                durationMs: CPU_WINDOW_MS,
+                next,
+              })
+            ).completed,
+        },
+        ...CPU_RATES.map((rate) => ({
+          load: { kind: "rate" as const, perSecond: rate },
+          run: async (url: string) =>
+            (await openLoop({ url, rate, count: (rate * CPU_WINDOW_MS) / 1000, next: () => next() })).length,
+        })),
+      ];
+      const rows: ReplicasResult["cpu"] = [];
+      for (const { load, run } of loads) {
+        const turns = servers.map((server) => ({ server, cpu: 0, webhooks: 0, ms: 0 }));
+        for (let round = 0; round < CPU_ROUNDS; round++) {
+          for (const turn of round % 2 === 0 ? turns : [...turns].reverse()) {
+            const before = cpuSeconds(turn.server.pid);
+            const started = performance.now();
+            turn.webhooks += await run(url(turn.server));
+            turn.ms += performance.now() - started;
+            turn.cpu += cpuSeconds(turn.server.pid) - before;
+          }
+        }
+        const [memory, redis] = turns.map((t): ServerCpu => ({
+          perSecond: (t.webhooks * 1000) / t.ms,
+          cpuUsPerWebhook: (t.cpu * 1e6) / t.webhooks,
+        }));
+        rows.push({ load, memory: memory!, redis: redis! });
+      }
+      return rows;
+    } finally {
+      await stopAll(servers);
     }
-    return rows;
   });
 }
 
