@@ -9,6 +9,7 @@ import {
   type StandInOptions,
 } from "../test/support/github-stand-in.js";
 import { sampleRequest, webhookPayload } from "../test/support/samples.js";
+import { BUNDLED_POLICY } from "../test/support/server-process.js";
 import { sign } from "../test/support/webhook-sender.js";
 import type { Shot } from "./load.js";
 
@@ -55,7 +56,7 @@ export function serverEnv(
     WEBHOOK_SECRET: app.secret,
     GHE_HOST: github.host,
     GHE_PROTOCOL: "http",
-    POLICY_PATH: "policies/default.yml",
+    POLICY_PATH: BUNDLED_POLICY,
     SWEEP_ON_START: "false",
     SWEEP_INTERVAL_MINUTES: "0",
     GRANTS_AUDIT_INTERVAL_MINUTES: "0",

@@ -12,7 +12,7 @@ import { createServer } from "node:net";
 import { dirname, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { MAIN, PROJECT_ROOT } from "../test/support/server-process.js";
+import { childCwd, childEnv, MAIN } from "../test/support/server-process.js";
 import { LISTENING } from "./listening.js";
 import { sleep, within } from "./stats.js";
 
@@ -52,9 +52,9 @@ export async function spawnPatWarden(
 ): Promise<Target> {
   const port = await freePort();
   const child = spawn(process.execPath, [MAIN], {
-    cwd: PROJECT_ROOT,
-    // Only what is given, as test/support/server-process.ts does: nothing leaks in from the caller's environment.
-    env: { PATH: process.env.PATH ?? "", ...env, HOST: "127.0.0.1", PORT: String(port), METRICS_PORT: "0" },
+    // As test/support/server-process.ts starts it: in an empty directory (no `.env`), with only what is given.
+    cwd: childCwd(),
+    env: childEnv({ ...env, HOST: "127.0.0.1", PORT: String(port), METRICS_PORT: "0" }),
     stdio: ["ignore", stdout === "collect" ? "pipe" : "ignore", "inherit"],
   });
   return childTarget(name, child, `http://127.0.0.1:${port}`);

@@ -6,7 +6,7 @@ import { once } from "node:events";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { startGitHubStandIn } from "../test/support/github-stand-in.js";
 import { demoRequests, sampleRequest, webhookPayload } from "../test/support/samples.js";
-import { PROJECT_ROOT, startServerProcess } from "../test/support/server-process.js";
+import { childCwd, childEnv, CLI, startServerProcess } from "../test/support/server-process.js";
 import { deliver } from "../test/support/webhook-sender.js";
 import { humanPath } from "./human-path.js";
 
@@ -29,8 +29,8 @@ async function main(): Promise<void> {
     WEBHOOK_SECRET: secret,
     GHE_HOST: github.host,
     GHE_PROTOCOL: "http",
-    // The stand-in holds no org policy file: the bundled policy judges, as for an org without one.
-    POLICY_PATH: "policies/default.yml",
+    // The stand-in holds no org policy file: the bundled policy judges, as for an org without one (POLICY_PATH:
+    // startServerProcess gives the bundled one).
     LOG_LEVEL: "info",
     SWEEP_ON_START: "false",
     GRANTS_AUDIT_INTERVAL_MINUTES: "0",
@@ -74,9 +74,9 @@ async function main(): Promise<void> {
     });
     github.addRequest(ORG, lost);
     // Not spawnSync: the stand-in answering the CLI runs in this process.
-    const child = spawn(process.execPath, ["dist/src/cli.js", "sweep", "--org", ORG], {
-      cwd: PROJECT_ROOT,
-      env: { PATH: process.env.PATH ?? "", ...env } as NodeJS.ProcessEnv,
+    const child = spawn(process.execPath, [CLI, "sweep", "--org", ORG], {
+      cwd: childCwd(),
+      env: childEnv(env),
       // The summary (stdout) is shown; the sweep's audit lines (stderr) are not repeated here.
       stdio: ["ignore", "pipe", "ignore"],
     });

@@ -85,9 +85,32 @@ describe("pat-warden sweep and grants, with the App's credentials", () => {
   it("sweep exits 1 when an org cannot be swept, and 78 without credentials", async () => {
     const env = await standIn();
     expect((await cliWithEnv(env, "sweep", "--org", "not-installed")).code).toBe(1);
+    // An installed org whose listing GitHub refuses: the other org is swept, the run says which one failed.
+    github!.inject({ method: "GET", path: "/orgs/octo-org/personal-access-token-requests" }, [
+      { status: 403, body: { message: "Resource not accessible by integration" } },
+    ]);
+    github!.addRequest(
+      "other-org",
+      sampleRequest({ id: 3, login: "c", tokenName: "r", repositories: "none", lifetimeDays: 30 }),
+    );
+    const refused = await cliWithEnv(env, "sweep");
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toMatch(/^octo-org .*\n {2}FAILED: /m);
+    expect(refused.stdout).toContain("pending 1: approved 1");
     const bare = await cliWithEnv({}, "sweep");
     expect(bare.code).toBe(78);
     expect(bare.stderr).toContain("APP_ID is not set");
+  });
+
+  it("grants exits 1 when an org's grants cannot be listed", async () => {
+    const env = await standIn();
+    github!.inject({ method: "GET", path: "/orgs/octo-org/personal-access-tokens" }, [
+      { status: 403, body: { message: "Resource not accessible by integration" } },
+    ]);
+    const { code, stdout } = await cliWithEnv(env, "grants", "--org", "octo-org");
+    expect(code).toBe(1);
+    expect(stdout).toContain("Personal access tokens: read");
+    expect(github!.revocations).toEqual([]);
   });
 
   it("grants reports non-compliant tokens and revokes only with --revoke", async () => {

@@ -1,4 +1,3 @@
-import { existsSync } from "node:fs";
 import { EX_CONFIG, loadConfig, type Config } from "../config.js";
 import { createJobs, sharedState } from "../create-service.js";
 import { Metrics } from "../ops/metrics.js";
@@ -9,11 +8,10 @@ import { setupHelp } from "../ops/setup-help.js";
 import { CliExit } from "./cli-exit.js";
 
 /**
- * What `sweep` and `grants` need to talk to GitHub as the App: the server's configuration (environment and
- * `.env`), its policy, and its jobs. Logs and audit records go to stderr, so stdout holds only the summary.
+ * What `sweep` and `grants` need to talk to GitHub as the App: the server's configuration (the environment; the
+ * bin has read `.env` into it, src/cli.ts), its policy, and its jobs. Logs and audit records go to stderr, so stdout holds only the summary.
  */
 export async function appContext(overrides: Partial<Config>, acts: (config: Config) => boolean) {
-  if (existsSync(".env")) process.loadEnvFile(".env");
   // The CLI receives no webhooks: the secret is not needed here.
   const loaded = loadConfig({ WEBHOOK_SECRET: "not-used-by-the-cli", ...process.env });
   if (!loaded.ok) {

@@ -13,6 +13,7 @@ export class RedisHealth {
   /** Null until the first connection attempt ends either way. */
   #up: boolean | null = null;
   #everUp = false;
+  #closed = false;
 
   constructor(
     readonly redis: Redis,
@@ -31,6 +32,11 @@ export class RedisHealth {
     return this.#up === true;
   }
 
+  /** The connection is being closed on purpose (shutdown, a command's end): its end is not Redis failing. */
+  close(): void {
+    this.#closed = true;
+  }
+
   /** `remote` against Redis; on any failure (down, timeout, script error) `local` instead. */
   async run<T>(op: string, remote: () => Promise<T>, local: () => T | Promise<T>): Promise<T> {
     try {
@@ -45,7 +51,7 @@ export class RedisHealth {
   }
 
   #mark(up: boolean, error: Error | null): void {
-    if (up === this.#up) return;
+    if (up === this.#up || this.#closed) return;
     this.#up = up;
     this.metrics.sharedStateUp.set(up ? 1 : 0);
     if (up) {

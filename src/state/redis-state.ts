@@ -31,6 +31,22 @@ export interface RedisStateOptions {
   metrics: Metrics;
 }
 
+/** How long closing waits for a connection to say it has ended. */
+const CLOSE_WAIT_MS = 1000;
+
+/** Disconnects `client`; resolves once it has ended (at most CLOSE_WAIT_MS). */
+function ended(client: RedisClient): Promise<void> {
+  if (client.status === "end") return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, CLOSE_WAIT_MS).unref();
+    client.once("end", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    client.disconnect();
+  });
+}
+
 /**
  * The state every replica shares, in Redis. Never waits for Redis: commands fail at once while it is
  * disconnected (no offline queue) or after `commandTimeoutMs`, and the local fallback answers; ioredis keeps
@@ -84,8 +100,8 @@ export function redisState(options: RedisStateOptions): SharedState {
     close: async () => {
       // Deliveries answered but not yet recorded handled: else a redelivery after their in-flight time is handled.
       await deliveries.drain();
-      redis.disconnect();
-      subscriber.disconnect();
+      health.close();
+      await Promise.all([redis, subscriber].map(ended));
     },
   };
 }

@@ -1,4 +1,7 @@
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { PROJECT_ROOT } from "../support/server-process.js";
 import { startGitHubStandIn, type GitHubStandIn } from "../support/github-stand-in.js";
@@ -48,8 +51,8 @@ describe("the compiled bin with the App's credentials", () => {
     github = undefined;
   });
 
-  it("reads them from its environment: exits 78 naming what is missing, and sweeps with them", async () => {
-    const bare = await runCliProcess({}, "sweep");
+  it("reads them from its environment and .env (a variable already set wins); exits 78 without them", async () => {
+    const bare = await runCliProcess({}, ["sweep"]);
     expect(bare.code).toBe(78);
     expect(bare.stderr).toContain("APP_ID is not set");
 
@@ -59,14 +62,19 @@ describe("the compiled bin with the App's credentials", () => {
       "octo-org",
       sampleRequest({ id: 2, login: "b", tokenName: "f", repositories: "none", lifetimeDays: null }),
     );
-    const env = {
-      APP_ID: "12345",
-      PRIVATE_KEY: TEST_PRIVATE_KEY,
-      GHE_HOST: github.host,
-      GHE_PROTOCOL: "http",
-      REVIEW_MIN_INTERVAL_MS: "0",
-    };
-    const { code, stdout, stderr } = await runCliProcess(env, "sweep", "--org", "octo-org");
+    // The App's credentials in .env, as `pat-warden register` writes them, with a GitHub nobody answers at: the
+    // environment's GHE_HOST must win for the sweep to reach the stand-in.
+    const dir = mkdtempSync(join(tmpdir(), "pat-warden-cli-"));
+    writeFileSync(join(dir, "key.pem"), TEST_PRIVATE_KEY);
+    writeFileSync(
+      join(dir, ".env"),
+      "APP_ID=12345\nPRIVATE_KEY_PATH=key.pem\nGHE_HOST=127.0.0.1:9\nGHE_PROTOCOL=http\nREVIEW_MIN_INTERVAL_MS=0\n",
+    );
+    const { code, stdout, stderr } = await runCliProcess(
+      { GHE_HOST: github.host },
+      ["sweep", "--org", "octo-org"],
+      dir,
+    );
     expect(code).toBe(0);
     expect(stdout).toContain("pending 1: approved 0, denied 1");
     // Audit records go to stderr, so stdout stays a summary.

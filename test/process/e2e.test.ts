@@ -5,7 +5,14 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { startGitHubStandIn, type GitHubStandIn } from "../support/github-stand-in.js";
 import { demoRequests, webhookPayload } from "../support/samples.js";
-import { MAIN, PROJECT_ROOT, startServerProcess, type ServerProcess } from "../support/server-process.js";
+import {
+  BUNDLED_POLICY,
+  childCwd,
+  childEnv,
+  MAIN,
+  startServerProcess,
+  type ServerProcess,
+} from "../support/server-process.js";
 import { deliver } from "../support/webhook-sender.js";
 import { TEST_PRIVATE_KEY } from "../support/keys.js";
 
@@ -79,7 +86,7 @@ describe("the server process against the GitHub stand-in", () => {
     ]);
     for (const line of audit) {
       expect(line).toMatchObject({
-        policy_source: "policies/default.yml",
+        policy_source: BUNDLED_POLICY,
         mode: "enforce",
         org: ORG,
         installation_id: 1001,
@@ -129,10 +136,10 @@ describe("the server process against the GitHub stand-in", () => {
 });
 
 describe("refusing to start", () => {
-  function boot(env: Record<string, string>) {
+  function boot(env: Record<string, string>, cwd = childCwd()) {
     const result = spawnSync(process.execPath, [MAIN], {
-      cwd: PROJECT_ROOT,
-      env: { PATH: process.env.PATH ?? "", ...env },
+      cwd,
+      env: childEnv(env),
       encoding: "utf8",
       timeout: 15_000,
     });
@@ -147,6 +154,18 @@ describe("refusing to start", () => {
     expect(stderr).toContain("WEBHOOK_SECRET is not set");
     expect(stderr).toContain("app.yml");
     expect(stderr).toContain("npm run demo");
+  });
+
+  it("reads .env in its working directory; a variable already set wins", () => {
+    const dir = mkdtempSync(join(tmpdir(), "pat-warden-"));
+    writeFileSync(join(dir, ".env"), "APP_ID=from-dotenv\nWEBHOOK_SECRET=s\nDRY_RUN=maybe\n");
+    const { code, stderr } = boot({ PRIVATE_KEY: TEST_PRIVATE_KEY, DRY_RUN: "perhaps" }, dir);
+    expect(code).toBe(78);
+    expect(stderr).toContain(
+      'APP_ID must be a number (the "App ID" on the App\'s settings page), found "from-dotenv".',
+    );
+    expect(stderr).toContain('DRY_RUN must be one of true, false, 1, 0, found "perhaps".');
+    expect(stderr).not.toContain("WEBHOOK_SECRET");
   });
 
   it("with invalid values: names the variable, the value and what is accepted, never echoing the key", () => {

@@ -259,6 +259,15 @@ describe.runIf(available)("Redis failing", () => {
     }
   });
 
+  it("closing is not Redis failing: no error line, and the connections are gone when close() resolves", async () => {
+    const { state, logs } = replica();
+    await until(() => state.status().status === "ok", 5000, "connected");
+    opened.splice(opened.indexOf(state), 1);
+    await state.close();
+    expect(logs.text()).not.toContain("shared_state_degraded");
+    expect(await state.connected(0)).toBe(false);
+  });
+
   it("never logs the password of REDIS_URL, whether it is right, wrong or Redis is gone", async () => {
     const secret = "s3cret-redis-pw-91";
     const guarded = await startRedis({ password: secret });

@@ -2,7 +2,7 @@ import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
 import { startGitHubStandIn, type GitHubStandIn } from "../support/github-stand-in.js";
 import { pushPayload, webhookPayload } from "../support/samples.js";
-import { startServerProcess, type ServerProcess } from "../support/server-process.js";
+import { BUNDLED_POLICY, startServerProcess, type ServerProcess } from "../support/server-process.js";
 import { StandInRepos } from "../support/stand-in-repos.js";
 import { deliver } from "../support/webhook-sender.js";
 import {
@@ -302,7 +302,7 @@ describe.runIf(available)("three replicas sharing Redis", () => {
     expect(decisionsOf(other).at(-1)).toMatchObject({
       request_id: after!.id,
       outcome: "approve",
-      policy_source: "policies/default.yml",
+      policy_source: BUNDLED_POLICY,
     });
   }, 60_000);
 });

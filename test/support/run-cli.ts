@@ -25,16 +25,22 @@ export async function cli(...args: string[]): Promise<{ code: number; stdout: st
 }
 
 /**
- * `pat-warden <args>` in this process with only `env` for the App's settings, as the compiled bin would see a
- * clean environment: every setting not given is unset for the call (a developer's own REDIS_URL or LOG_LEVEL
- * does not leak in), and the environment is restored after.
+ * `pat-warden <args>` in this process with only `env` for the App's settings, as the compiled bin sees a clean
+ * environment: every setting not given is unset for the call (a developer's own REDIS_URL or LOG_LEVEL does not
+ * leak in), and each variable it touched is put back after. `.env` is not read: the bin reads it (src/cli.ts),
+ * not `runCli`.
  */
 export async function cliWithEnv(env: Record<string, string>, ...args: string[]) {
-  for (const name of Object.keys(SETTINGS)) vi.stubEnv(name, undefined);
-  for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
+  const names = new Set([...Object.keys(SETTINGS), ...Object.keys(env)]);
+  const before = new Map([...names].map((name) => [name, process.env[name]]));
+  for (const name of names) delete process.env[name];
+  Object.assign(process.env, env);
   try {
     return await cli(...args);
   } finally {
-    vi.unstubAllEnvs();
+    for (const [name, value] of before) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
   }
 }

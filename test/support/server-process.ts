@@ -3,14 +3,45 @@
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { existsSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 
 /** The directory holding package.json, whether this file runs from demo/ (tests) or dist/demo/ (the demo). */
 export const PROJECT_ROOT = findRoot(dirname(fileURLToPath(import.meta.url)));
 export const MAIN = resolve(PROJECT_ROOT, "dist", "src", "main.js");
+export const CLI = resolve(PROJECT_ROOT, "dist", "src", "cli.js");
+/** The bundled policy, by the absolute path a child started here is given. */
+export const BUNDLED_POLICY = resolve(PROJECT_ROOT, "policies", "default.yml");
+
+let emptyDir: string | undefined;
+/**
+ * Where the server and the bin run when started here: an empty directory of their own, not the project root,
+ * whose `.env` (the one `pat-warden register` writes, with real credentials) the server and the bin would read.
+ * Removed when this process exits.
+ */
+export function childCwd(): string {
+  if (emptyDir === undefined) {
+    const dir = mkdtempSync(join(tmpdir(), "pat-warden-child-"));
+    process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+    emptyDir = dir;
+  }
+  return emptyDir;
+}
+
+/**
+ * The environment of a child started here: only what is given (nothing leaks in from the caller's), with the
+ * bundled policy by its absolute path unless `POLICY_PATH` is given, since the child does not run in the root.
+ */
+export function childEnv(env: Record<string, string>): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? "",
+    POLICY_PATH: BUNDLED_POLICY,
+    ...env,
+  };
+}
 
 export interface ServerProcess {
   /** e.g. http://127.0.0.1:41234 */
@@ -35,9 +66,8 @@ export async function startServerProcess(
   timeoutMs = 15_000,
 ): Promise<ServerProcess> {
   const child = spawn(process.execPath, [MAIN], {
-    cwd: PROJECT_ROOT,
-    // Only what is given: the test decides the whole environment, nothing leaks in from the caller's.
-    env: { PATH: process.env.PATH ?? "", HOST: "127.0.0.1", PORT: "0", METRICS_PORT: "0", ...env },
+    cwd: childCwd(),
+    env: childEnv({ HOST: "127.0.0.1", PORT: "0", METRICS_PORT: "0", ...env }),
     stdio: ["ignore", "pipe", "pipe"],
   });
   const lines: Record<string, unknown>[] = [];
