@@ -7,7 +7,7 @@
 //   d. a fleet of 1,000 installed orgs with 20 pending requests each, 3 replicas: one full sweep cycle.
 
 import type { GitHubStandIn } from "../test/support/github-stand-in.js";
-import { startRedis } from "../test/support/redis-server.js";
+import { startRedis, type RedisProcess } from "../test/support/redis-server.js";
 import { delivery, kindOf, ORG, serverEnv, signedCreated, startGitHub, type AppIdentity } from "./fixture.js";
 import { closedLoop, openLoop } from "./load.js";
 import { confirmBound, isProbe, type ConfirmBound } from "./backlog.js";
@@ -16,12 +16,12 @@ import { startPatWarden, spawnPatWarden, type Target } from "./processes.js";
 import { ceilDiv, percentile, sleep, waitUntil } from "./stats.js";
 
 /** Each load is run this many times on each server, the two taking turns (their order alternating). */
-const CPU_ROUNDS = 6;
+export const CPU_ROUNDS = 6;
 const CPU_WARMUP_MS = 1000;
-const CPU_WINDOW_MS = 1500;
-/** Enough concurrent webhooks to keep both servers busy: 8 left the REDIS_URL one waiting on Redis, half idle. */
+export const CPU_WINDOW_MS = 1500;
+/** Enough concurrent webhooks to keep both servers busy: with 8, the REDIS_URL one waited on Redis, half idle. */
 const SATURATING_CONNECTIONS = 32;
-/** Fixed rates both servers sustain: CPU per webhook compared at the same load, where batching cannot help. */
+/** Fixed rates both servers sustain: CPU per webhook compared at the same load. */
 export const CPU_RATES = [1000, 2000, 3000] as const;
 export const REPLICA_RATE = 200;
 const REPLICA_SECONDS = 5;
@@ -35,13 +35,25 @@ const SWEEPING = { SWEEP_ON_START: "true", LOG_LEVEL: "info", REDIS_LOCK_TTL_SEC
 export type CpuLoad = { kind: "saturating"; connections: number } | { kind: "rate"; perSecond: number };
 
 export interface ServerCpu {
-  /** Webhooks answered per second of the windows. */
+  /** 2xx answers per second of the windows. */
   perSecond: number;
   cpuUsPerWebhook: number;
+  /** Answers other than 2xx, or none: any makes the row's figures unfit for a verdict. */
+  failed: number;
+}
+
+export interface CpuRow {
+  load: CpuLoad;
+  memory: ServerCpu;
+  redis: ServerCpu;
+  /** redis-server's own CPU during the REDIS_URL server's windows, per webhook answered. */
+  redisServerUsPerWebhook: number;
+  /** The REDIS_URL server's CPU per webhook against the memory one's, window pair by window pair. */
+  roundOverheads: number[];
 }
 
 export interface ReplicasResult {
-  cpu: { load: CpuLoad; memory: ServerCpu; redis: ServerCpu }[];
+  cpu: CpuRow[];
   enforce: {
     sent: number;
     perReplica: number[];
@@ -73,7 +85,7 @@ export async function runReplicas(app: AppIdentity): Promise<ReplicasResult> {
   const redis = await startRedis();
   try {
     return {
-      cpu: await cpuWithAndWithout(app, redis.url),
+      cpu: await cpuWithAndWithout(app, redis),
       enforce: await enforceOverTwo(app, redis.url),
       backlog: await backlogOverThree(app, redis.url),
       fleet: await fleet(app, redis.url),
@@ -96,12 +108,32 @@ async function stopAll(targets: Target[]): Promise<void> {
   await Promise.all(targets.map((t) => t.stop()));
 }
 
+interface Window {
+  ok: number;
+  failed: number;
+}
+
+const is2xx = (status: number) => status >= 200 && status < 300;
+
+/** The server's CPU seconds once it has stopped using any: work left after a window's last answer counts too. */
+async function settledCpu(pid: number): Promise<number> {
+  let last = cpuSeconds(pid);
+  for (let i = 0; i < 20; i++) {
+    await sleep(50);
+    const now = cpuSeconds(pid);
+    if (now === last) return now;
+    last = now;
+  }
+  return last;
+}
+
 /**
- * Dry-run, both servers running side by side against one stand-in: the same load on each in short windows,
- * taking turns, so that a change in the machine's speed during the run falls on both. Server CPU over the
- * windows only (/proc), summed, per webhook answered.
+ * Dry-run, both servers running side by side against one stand-in and one redis-server: each load in short
+ * windows, one server then the other (the order alternating), every load in each round (its order rotating),
+ * so that a change in the machine's speed during the run falls on both and on every load. Server CPU from /proc
+ * over each window until the server is idle again, summed; per 2xx answer.
  */
-function cpuWithAndWithout(app: AppIdentity, redisUrl: string): Promise<ReplicasResult["cpu"]> {
+function cpuWithAndWithout(app: AppIdentity, redisServer: RedisProcess): Promise<CpuRow[]> {
   return withGitHub(app, async (github) => {
     let n = 0;
     const webhook = signedCreated(app, kindOf(0).make(1, new Date()));
@@ -109,55 +141,96 @@ function cpuWithAndWithout(app: AppIdentity, redisUrl: string): Promise<Replicas
     const servers: Target[] = [];
     try {
       for (const redis of [false, true]) {
-        const env = serverEnv(app, github, { DRY_RUN: "true", ...(redis ? { REDIS_URL: redisUrl } : {}) });
+        const env = serverEnv(app, github, {
+          DRY_RUN: "true",
+          ...(redis ? { REDIS_URL: redisServer.url } : {}),
+        });
         servers.push(await startPatWarden(redis ? "with Redis" : "memory", env, "discard"));
       }
       const url = (server: Target) => `${server.url}/api/github/webhooks`;
       for (const server of servers)
         await closedLoop({ url: url(server), connections: 8, warmupMs: 0, durationMs: CPU_WARMUP_MS, next });
-      const loads: { load: CpuLoad; run: (url: string) => Promise<number> }[] = [
+      const loads: { load: CpuLoad; run: (url: string) => Promise<Window> }[] = [
         {
           load: { kind: "saturating", connections: SATURATING_CONNECTIONS },
-          run: async (url) =>
-            (
-              await closedLoop({
-                url,
-                connections: SATURATING_CONNECTIONS,
-                warmupMs: 0,
-                durationMs: CPU_WINDOW_MS,
-                next,
-              })
-            ).completed,
+          run: async (url) => {
+            const { statuses } = await closedLoop({
+              url,
+              connections: SATURATING_CONNECTIONS,
+              warmupMs: 0,
+              durationMs: CPU_WINDOW_MS,
+              next,
+            });
+            return countAnswers(Object.entries(statuses).map(([status, count]) => [Number(status), count]));
+          },
         },
         ...CPU_RATES.map((rate) => ({
           load: { kind: "rate" as const, perSecond: rate },
-          run: async (url: string) =>
-            (await openLoop({ url, rate, count: (rate * CPU_WINDOW_MS) / 1000, next: () => next() })).length,
+          run: async (url: string) => {
+            const answers = await openLoop({
+              url,
+              rate,
+              count: Math.round((rate * CPU_WINDOW_MS) / 1000),
+              next,
+            });
+            return countAnswers(answers.map((answer) => [answer.status, 1]));
+          },
         })),
       ];
-      const rows: ReplicasResult["cpu"] = [];
-      for (const { load, run } of loads) {
-        const turns = servers.map((server) => ({ server, cpu: 0, webhooks: 0, ms: 0 }));
-        for (let round = 0; round < CPU_ROUNDS; round++) {
-          for (const turn of round % 2 === 0 ? turns : [...turns].reverse()) {
-            const before = cpuSeconds(turn.server.pid);
+      const totals = loads.map(() => ({
+        servers: servers.map(() => ({ cpu: 0, ok: 0, failed: 0, ms: 0 })),
+        redisServerCpu: 0,
+        roundOverheads: [] as number[],
+      }));
+      for (let round = 0; round < CPU_ROUNDS; round++) {
+        for (let k = 0; k < loads.length; k++) {
+          const index = (k + round) % loads.length;
+          const total = totals[index]!;
+          const perWebhook: number[] = [];
+          for (const s of round % 2 === 0 ? [0, 1] : [1, 0]) {
+            const server = servers[s]!;
+            const before = cpuSeconds(server.pid);
+            const redisBefore = cpuSeconds(redisServer.pid!);
             const started = performance.now();
-            turn.webhooks += await run(url(turn.server));
-            turn.ms += performance.now() - started;
-            turn.cpu += cpuSeconds(turn.server.pid) - before;
+            const window = await loads[index]!.run(url(server));
+            const ms = performance.now() - started;
+            const cpu = (await settledCpu(server.pid)) - before;
+            const t = total.servers[s]!;
+            t.cpu += cpu;
+            t.ok += window.ok;
+            t.failed += window.failed;
+            t.ms += ms;
+            if (s === 1) total.redisServerCpu += cpuSeconds(redisServer.pid!) - redisBefore;
+            perWebhook[s] = cpu / window.ok;
           }
+          total.roundOverheads.push(perWebhook[1]! / perWebhook[0]! - 1);
         }
-        const [memory, redis] = turns.map((t): ServerCpu => ({
-          perSecond: (t.webhooks * 1000) / t.ms,
-          cpuUsPerWebhook: (t.cpu * 1e6) / t.webhooks,
-        }));
-        rows.push({ load, memory: memory!, redis: redis! });
       }
-      return rows;
+      return loads.map(({ load }, i) => {
+        const total = totals[i]!;
+        const [memory, redis] = total.servers.map((t): ServerCpu => ({
+          perSecond: (t.ok * 1000) / t.ms,
+          cpuUsPerWebhook: (t.cpu * 1e6) / t.ok,
+          failed: t.failed,
+        }));
+        return {
+          load,
+          memory: memory!,
+          redis: redis!,
+          redisServerUsPerWebhook: (total.redisServerCpu * 1e6) / total.servers[1]!.ok,
+          roundOverheads: total.roundOverheads,
+        };
+      });
     } finally {
       await stopAll(servers);
     }
   });
+}
+
+function countAnswers(answers: [status: number, count: number][]): Window {
+  const window = { ok: 0, failed: 0 };
+  for (const [status, count] of answers) window[is2xx(status) ? "ok" : "failed"] += count;
+  return window;
 }
 
 /** 200 webhooks/s for 5 s, alternately to two replicas; every request pending at the stand-in beforehand. */

@@ -19,6 +19,8 @@ export function requireRedisServer(): boolean {
 
 export interface RedisProcess {
   port: number;
+  /** The running redis-server's process id (undefined while stopped). */
+  readonly pid: number | undefined;
   /** redis://127.0.0.1:<port>, with the password when there is one. */
   url: string;
   stop(): Promise<void>;
@@ -46,6 +48,9 @@ export async function startRedis(options: { password?: string } = {}): Promise<R
   await start();
   return {
     port,
+    get pid() {
+      return child?.pid;
+    },
     url: `redis://${options.password ? `:${encodeURIComponent(options.password)}@` : ""}127.0.0.1:${port}`,
     start,
     async stop() {
