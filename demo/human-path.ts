@@ -5,9 +5,10 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { randomBytes } from "node:crypto";
+import { resolve } from "node:path";
 import type { GitHubStandIn } from "../test/support/github-stand-in.js";
 import { sampleRequest, webhookPayload } from "../test/support/samples.js";
-import { startServerProcess } from "../test/support/server-process.js";
+import { PROJECT_ROOT, startServerProcess } from "../test/support/server-process.js";
 import { StandInIssues, type StandInIssue, type StandInUser } from "../test/support/stand-in-issues.js";
 import { StandInRepos } from "../test/support/stand-in-repos.js";
 import { deliver } from "../test/support/webhook-sender.js";
@@ -55,7 +56,7 @@ export async function humanPath(
   const server = await startServerProcess({
     ...env,
     POLICY_SOURCE: "file",
-    POLICY_PATH: "demo/human-review.yml",
+    POLICY_PATH: resolve(PROJECT_ROOT, "demo", "human-review.yml"),
     REVIEW_REPO: REPO,
     DEMO_HOOK_URL: hookUrl,
     DEMO_HOOK_SECRET: hookSecret,
