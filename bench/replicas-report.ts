@@ -91,7 +91,7 @@ export function replicasTables(result: ReplicasResult): Table[] {
         ],
       ],
       notes: [
-        `Exactly once: ${verdict(enforce.reviewedOnce === enforce.deciding && enforce.reviewedTwice === 0)}. REVIEW_CONCURRENCY=4, no pacing; one shared Redis.`,
+        `Exactly once: ${verdict(enforce.reviewedOnce === enforce.deciding && enforce.reviewedTwice === 0)}. REVIEW_CONCURRENCY=4, no pacing; one shared Redis. A second at the same rate (200 more requests) goes first and is not counted, as in 2c; "reviewed twice" counts it too.`,
       ],
     },
     {
