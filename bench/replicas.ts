@@ -15,8 +15,9 @@ import { cpuSeconds } from "./proc.js";
 import { startPatWarden, spawnPatWarden, type Target } from "./processes.js";
 import { ceilDiv, percentile, sleep, waitUntil } from "./stats.js";
 
-/** Each load is run this many times on each server, the two taking turns (their order alternating). */
-export const CPU_ROUNDS = 6;
+/** Each load is run this many times on each server, the two taking turns (their order alternating); a multiple of
+ * the number of loads, so that each load starts a round equally often. */
+export const CPU_ROUNDS = 8;
 const CPU_WARMUP_MS = 1000;
 export const CPU_WINDOW_MS = 1500;
 /** Enough concurrent webhooks to keep both servers busy: with 8, the REDIS_URL one waited on Redis, half idle. */
@@ -56,7 +57,10 @@ export interface ReplicasResult {
   cpu: CpuRow[];
   enforce: {
     sent: number;
+    /** 2xx answers from each replica. */
     perReplica: number[];
+    /** Answers other than 2xx, or none, warm-up included: any makes the verdict NOT met. */
+    failedAnswers: number;
     deciding: number;
     reviewedOnce: number;
     reviewedTwice: number;
@@ -249,7 +253,7 @@ function enforceOverTwo(app: AppIdentity, redisUrl: string): Promise<ReplicasRes
       for (const request of requests) github.addRequest(ORG, request);
       const sentAt = new Map<number, number>();
       // Two open loops at half the rate each: the n-th request of replica r is request 2n + r.
-      await Promise.all(
+      const answers = await Promise.all(
         replicas.map((replica, r) =>
           openLoop({
             url: `${replica.url}/api/github/webhooks`,
@@ -263,19 +267,21 @@ function enforceOverTwo(app: AppIdentity, redisUrl: string): Promise<ReplicasRes
       const deciding = requests.filter((_, n) => kindOf(n).outcome !== "review").length;
       const inRun = (id: number) => id >= firstId && id < firstId + count;
       await waitUntil(() => github.reviews.filter((r) => inRun(r.requestId)).length >= deciding, 30_000);
-      return { sentAt, deciding, inRun };
+      const answered = answers.map((each) => each.filter((answer) => is2xx(answer.status)).length);
+      return { sentAt, deciding, inRun, answered, failed: count - answered[0]! - answered[1]! };
     };
     try {
-      await overTwo(600_000, REPLICA_RATE);
+      const warmUp = await overTwo(600_000, REPLICA_RATE);
       const count = REPLICA_RATE * REPLICA_SECONDS;
-      const { sentAt, deciding, inRun } = await overTwo(700_000, count);
+      const { sentAt, deciding, inRun, answered, failed } = await overTwo(700_000, count);
       const reviews = github.reviews.filter((review) => inRun(review.requestId));
       const counts = new Map<number, number>();
       for (const review of reviews) counts.set(review.requestId, (counts.get(review.requestId) ?? 0) + 1);
       const latencies = reviews.map((review) => review.at - sentAt.get(review.requestId)!);
       return {
         sent: count,
-        perReplica: [count / 2, count / 2],
+        perReplica: answered,
+        failedAnswers: warmUp.failed + failed,
         deciding,
         reviewedOnce: [...counts.values()].filter((c) => c === 1).length,
         // Over the warm-up too: exactly once holds for every request.

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { startGitHubStandIn, type GitHubStandIn } from "./support/github-stand-in.js";
 import { sampleGrant, sampleRequest } from "./support/samples.js";
 import { TEST_PRIVATE_KEY } from "./support/keys.js";
-import { cliWithEnv } from "./support/run-cli.js";
+import { cliWithEnv, runCaptured } from "./support/run-cli.js";
 
 // `pat-warden sweep` and `pat-warden grants`, in process, against the GitHub stand-in: what they review, revoke
 // and print, and their exit codes. test/process/cli.test.ts checks that the compiled bin is wired to the same.
@@ -102,6 +102,38 @@ describe("pat-warden sweep and grants, with the App's credentials", () => {
     expect(bare.stderr).toContain("APP_ID is not set");
   });
 
+  it("sweep exits 1 when a review fails, and says so", async () => {
+    const env = await standIn();
+    github!.addRequest(
+      "octo-org",
+      sampleRequest({ id: 1, login: "a", tokenName: "r", repositories: "none", lifetimeDays: 30 }),
+    );
+    // One request: reviewed by the single call.
+    github!.inject({ method: "POST", path: "/orgs/octo-org/personal-access-token-requests/1" }, [
+      { status: 403, body: { message: "Resource not accessible by integration" } },
+    ]);
+    const { code, stdout } = await cliWithEnv(env, "sweep", "--org", "octo-org");
+    expect(code).toBe(1);
+    expect(stdout).toContain("approved 0, denied 0, left for an owner 0, errors 0, review failed 1");
+    expect(github!.pending("octo-org")).toHaveLength(1);
+  });
+
+  it("grants --revoke exits 1 when a revocation fails", async () => {
+    const env = await standIn();
+    github!.addGrant(
+      "octo-org",
+      sampleGrant({ id: 11, login: "b", tokenName: "forever", repositories: "none", lifetimeDays: null }),
+    );
+    for (const path of ["/orgs/octo-org/personal-access-tokens", "/orgs/octo-org/personal-access-tokens/11"])
+      github!.inject({ method: "POST", path }, [
+        { status: 403, body: { message: "Resource not accessible by integration" } },
+      ]);
+    const { code, stdout } = await cliWithEnv(env, "grants", "--org", "octo-org", "--revoke");
+    expect(code).toBe(1);
+    expect(stdout).toContain("non-compliant 1");
+    expect(github!.revocations).toEqual([]);
+  });
+
   it("grants exits 1 when an org's grants cannot be listed", async () => {
     const env = await standIn();
     github!.inject({ method: "GET", path: "/orgs/octo-org/personal-access-tokens" }, [
@@ -145,5 +177,25 @@ describe("pat-warden sweep and grants, with the App's credentials", () => {
     expect(revoke.code).toBe(0);
     expect(revoke.stdout).toContain("revoked 1, would revoke 0");
     expect(github!.revocations).toMatchObject([{ patId: 11, via: "single" }]);
+  });
+});
+
+describe("the App's settings from .env", () => {
+  it("are read for sweep and grants only, and an unreadable .env is a configuration error (78)", async () => {
+    const asked: string[] = [];
+    const unreadable = (command: string) => () => {
+      asked.push(command);
+      throw new Error("EISDIR: illegal operation on a directory, read");
+    };
+    for (const command of ["sweep", "grants"]) {
+      const { code, stderr } = await runCaptured([command], { readDotEnv: unreadable(command) });
+      expect(code).toBe(78);
+      expect(stderr).toContain(`pat-warden ${command}: cannot read .env: EISDIR`);
+    }
+    const validate = await runCaptured(["validate", "policies/default.yml"], {
+      readDotEnv: unreadable("validate"),
+    });
+    expect(validate.code).toBe(0);
+    expect(asked).toEqual(["sweep", "grants"]);
   });
 });

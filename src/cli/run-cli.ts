@@ -1,3 +1,4 @@
+import { EX_CONFIG } from "../config.js";
 import { CliExit } from "./cli-exit.js";
 
 const USAGE = `usage: pat-warden <command>
@@ -20,6 +21,13 @@ pat-warden <command> --help for more.`;
 interface Command {
   usage: string;
   run: (args: string[]) => Promise<number>;
+  /** Reads the App's settings from the environment: the bin reads `.env` into it first. */
+  settings?: true;
+}
+
+export interface CliOptions {
+  /** Reads `.env` into the environment, for the commands that read settings (the bin's, src/cli.ts). */
+  readDotEnv?: () => void;
 }
 
 /**
@@ -51,11 +59,11 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   },
   sweep: async () => {
     const { SWEEP_USAGE, sweepCommand } = await import("./sweep-command.js");
-    return { usage: SWEEP_USAGE, run: sweepCommand };
+    return { usage: SWEEP_USAGE, run: sweepCommand, settings: true };
   },
   grants: async () => {
     const { GRANTS_USAGE, grantsCommand } = await import("./grants-command.js");
-    return { usage: GRANTS_USAGE, run: grantsCommand };
+    return { usage: GRANTS_USAGE, run: grantsCommand, settings: true };
   },
   register: async () => {
     const { REGISTER_USAGE, registerCommand } = await import("./register-command.js");
@@ -67,7 +75,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
  * The command line: the same parser, evaluator and GitHub code as the server. Writes to stdout and stderr and
  * returns the exit code, so that it also runs in process (the tests).
  */
-export async function runCli(argv: string[]): Promise<number> {
+export async function runCli(argv: string[], options: CliOptions = {}): Promise<number> {
   const [name, ...args] = argv;
   if (name === undefined || name === "help" || name === "--help" || name === "-h") {
     console.log(USAGE);
@@ -84,6 +92,13 @@ export async function runCli(argv: string[]): Promise<number> {
     if (args.includes("--help") || args.includes("-h")) {
       console.log(command.usage);
       return 0;
+    }
+    if (command.settings && options.readDotEnv) {
+      try {
+        options.readDotEnv();
+      } catch (error) {
+        throw new CliExit(EX_CONFIG, `cannot read .env: ${(error as Error).message}`);
+      }
     }
     return await command.run(args);
   } catch (error) {

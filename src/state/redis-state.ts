@@ -34,9 +34,14 @@ export interface RedisStateOptions {
 /** How long closing waits for a connection to say it has ended. */
 const CLOSE_WAIT_MS = 1000;
 
-/** Disconnects `client`; resolves once it has ended (at most CLOSE_WAIT_MS). */
+/** Disconnects `client`; resolves once it has ended (at once when it was reconnecting; at most CLOSE_WAIT_MS). */
 function ended(client: RedisClient): Promise<void> {
   if (client.status === "end") return Promise.resolve();
+  if (client.status === "reconnecting") {
+    // Redis is down: disconnecting cancels the next attempt, and no end event follows.
+    client.disconnect();
+    return Promise.resolve();
+  }
   return new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, CLOSE_WAIT_MS).unref();
     client.once("end", () => {

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -160,6 +160,7 @@ describe("refusing to start", () => {
     const dir = mkdtempSync(join(tmpdir(), "pat-warden-"));
     writeFileSync(join(dir, ".env"), "APP_ID=from-dotenv\nWEBHOOK_SECRET=s\nDRY_RUN=maybe\n");
     const { code, stderr } = boot({ PRIVATE_KEY: TEST_PRIVATE_KEY, DRY_RUN: "perhaps" }, dir);
+    rmSync(dir, { recursive: true, force: true });
     expect(code).toBe(78);
     expect(stderr).toContain(
       'APP_ID must be a number (the "App ID" on the App\'s settings page), found "from-dotenv".',

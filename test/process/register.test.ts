@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterEach, describe, expect, it } from "vitest";
 import { startGitHubStandIn, type GitHubStandIn } from "../support/github-stand-in.js";
-import { PROJECT_ROOT } from "../support/server-process.js";
+import { childEnv, CLI } from "../support/server-process.js";
 import { TEST_PRIVATE_KEY } from "../support/keys.js";
 
 // `pat-warden register`: GitHub's App manifest flow, with the stand-in answering the code conversion.
@@ -36,14 +36,10 @@ async function register(cwd: string, ...args: string[]) {
       },
     };
   });
-  child = spawn(
-    process.execPath,
-    [join(PROJECT_ROOT, "dist/src/cli.js"), "register", "--port", "0", ...args],
-    {
-      cwd,
-      env: { PATH: process.env.PATH ?? "", GHE_HOST: github.host, GHE_PROTOCOL: "http" },
-    },
-  );
+  child = spawn(process.execPath, [CLI, "register", "--port", "0", ...args], {
+    cwd,
+    env: childEnv({ GHE_HOST: github.host, GHE_PROTOCOL: "http" }),
+  });
   const lines = createInterface({ input: child.stdout! });
   const output: string[] = [];
   const url = await new Promise<string>((resolve) =>
@@ -132,7 +128,7 @@ describe("pat-warden register", () => {
     const cwd = mkdtempSync(join(tmpdir(), "pat-warden-register-"));
     writeFileSync(join(cwd, ".env"), "APP_ID=1\n");
     const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      const proc = spawn(process.execPath, [join(PROJECT_ROOT, "dist/src/cli.js"), "register"], { cwd });
+      const proc = spawn(process.execPath, [CLI, "register", "--port", "0"], { cwd, env: childEnv({}) });
       let stderr = "";
       proc.stderr.on("data", (chunk) => (stderr += chunk));
       proc.on("exit", (code) => resolve({ code, stderr }));

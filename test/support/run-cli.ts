@@ -1,13 +1,21 @@
 import { format } from "node:util";
 import { vi } from "vitest";
-import { runCli } from "../../src/cli/run-cli.js";
+import { runCli, type CliOptions } from "../../src/cli/run-cli.js";
 import { SETTINGS } from "../../src/config.js";
 
 /**
  * `pat-warden <args>` in this process: what it writes to stdout and stderr, and its exit code, as the compiled
  * bin would give them (test/process/cli.test.ts checks that the bin is wired to this).
  */
-export async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+export function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return runCaptured(args, {});
+}
+
+/** As `cli`, with the options the bin gives (src/cli.ts), such as how it reads `.env`. */
+export async function runCaptured(
+  args: string[],
+  options: CliOptions,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const stdout: string[] = [];
   const stderr: string[] = [];
   const spies = [
@@ -17,7 +25,7 @@ export async function cli(...args: string[]): Promise<{ code: number; stdout: st
     vi.spyOn(process.stderr, "write").mockImplementation((chunk) => stderr.push(String(chunk)) > 0),
   ];
   try {
-    const code = await runCli(args);
+    const code = await runCli(args, options);
     return { code, stdout: stdout.join(""), stderr: stderr.join("") };
   } finally {
     for (const spy of spies) spy.mockRestore();

@@ -20,9 +20,11 @@ let emptyDir: string | undefined;
 /**
  * Where the server and the bin run when started here: an empty directory of their own, not the project root,
  * whose `.env` (the one `pat-warden register` writes, with real credentials) the server and the bin would read.
- * Removed when this process exits.
+ * Removed when the test run ends (or, outside vitest, when this process exits).
  */
 export function childCwd(): string {
+  // Vitest's global setup (build.ts) makes one for the whole run.
+  emptyDir ??= process.env.PAT_WARDEN_CHILD_CWD;
   if (emptyDir === undefined) {
     const dir = mkdtempSync(join(tmpdir(), "pat-warden-child-"));
     process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
