@@ -4,6 +4,20 @@ import { sampleGrant, sampleRequest } from "./support/samples.js";
 import { TEST_PRIVATE_KEY } from "./support/keys.js";
 import { cliWithEnv, runCaptured } from "./support/run-cli.js";
 
+/** What the bundled policy approves: read-only, no repositories, 30 days. */
+const approvable = (id: number) =>
+  ({
+    id,
+    login: "a",
+    tokenName: "r",
+    repository: { contents: "read" },
+    repositories: "none",
+    lifetimeDays: 30,
+  }) as const;
+/** What it denies: a token that never expires. */
+const neverExpiring = (id: number) =>
+  ({ id, login: "b", tokenName: "forever", repositories: "none", lifetimeDays: null }) as const;
+
 // `pat-warden sweep` and `pat-warden grants`, in process, against the GitHub stand-in: what they review, revoke
 // and print, and their exit codes. test/process/cli.test.ts checks that the compiled bin is wired to the same.
 
@@ -29,25 +43,9 @@ describe("pat-warden sweep and grants, with the App's credentials", () => {
 
   it("sweep reviews the pending requests of one org and prints a summary", async () => {
     const env = await standIn();
-    github!.addRequest(
-      "octo-org",
-      sampleRequest({
-        id: 1,
-        login: "a",
-        tokenName: "r",
-        repository: { contents: "read" },
-        repositories: "none",
-        lifetimeDays: 30,
-      }),
-    );
-    github!.addRequest(
-      "octo-org",
-      sampleRequest({ id: 2, login: "b", tokenName: "f", repositories: "none", lifetimeDays: null }),
-    );
-    github!.addRequest(
-      "other-org",
-      sampleRequest({ id: 3, login: "c", tokenName: "r", repositories: "none", lifetimeDays: 30 }),
-    );
+    github!.addRequest("octo-org", sampleRequest(approvable(1)));
+    github!.addRequest("octo-org", sampleRequest(neverExpiring(2)));
+    github!.addRequest("other-org", sampleRequest(approvable(3)));
     const { code, stdout, stderr } = await cliWithEnv(env, "sweep", "--org", "octo-org");
     expect(code).toBe(0);
     expect(stdout).toMatch(/^octo-org \(enforce, policy sha256:[0-9a-f]{12}, sweep [\w-]+, \d+ ms\)$/m);
@@ -66,10 +64,7 @@ describe("pat-warden sweep and grants, with the App's credentials", () => {
 
   it("sweep --dry-run --json reviews nothing and prints machine-readable summaries", async () => {
     const env = await standIn();
-    github!.addRequest(
-      "octo-org",
-      sampleRequest({ id: 1, login: "a", tokenName: "r", repositories: "none", lifetimeDays: 30 }),
-    );
+    github!.addRequest("octo-org", sampleRequest(approvable(1)));
     const { code, stdout } = await cliWithEnv(env, "sweep", "--dry-run", "--json");
     expect(code).toBe(0);
     const summaries = JSON.parse(stdout);
@@ -89,10 +84,7 @@ describe("pat-warden sweep and grants, with the App's credentials", () => {
     github!.inject({ method: "GET", path: "/orgs/octo-org/personal-access-token-requests" }, [
       { status: 403, body: { message: "Resource not accessible by integration" } },
     ]);
-    github!.addRequest(
-      "other-org",
-      sampleRequest({ id: 3, login: "c", tokenName: "r", repositories: "none", lifetimeDays: 30 }),
-    );
+    github!.addRequest("other-org", sampleRequest(approvable(3)));
     const refused = await cliWithEnv(env, "sweep");
     expect(refused.code).toBe(1);
     expect(refused.stdout).toMatch(/^octo-org .*\n {2}FAILED: /m);
@@ -104,10 +96,7 @@ describe("pat-warden sweep and grants, with the App's credentials", () => {
 
   it("sweep exits 1 when a review fails, and says so", async () => {
     const env = await standIn();
-    github!.addRequest(
-      "octo-org",
-      sampleRequest({ id: 1, login: "a", tokenName: "r", repositories: "none", lifetimeDays: 30 }),
-    );
+    github!.addRequest("octo-org", sampleRequest(approvable(1)));
     // One request: reviewed by the single call.
     github!.inject({ method: "POST", path: "/orgs/octo-org/personal-access-token-requests/1" }, [
       { status: 403, body: { message: "Resource not accessible by integration" } },
@@ -120,10 +109,7 @@ describe("pat-warden sweep and grants, with the App's credentials", () => {
 
   it("grants --revoke exits 1 when a revocation fails", async () => {
     const env = await standIn();
-    github!.addGrant(
-      "octo-org",
-      sampleGrant({ id: 11, login: "b", tokenName: "forever", repositories: "none", lifetimeDays: null }),
-    );
+    github!.addGrant("octo-org", sampleGrant(neverExpiring(11)));
     for (const path of ["/orgs/octo-org/personal-access-tokens", "/orgs/octo-org/personal-access-tokens/11"])
       github!.inject({ method: "POST", path }, [
         { status: 403, body: { message: "Resource not accessible by integration" } },
@@ -147,21 +133,8 @@ describe("pat-warden sweep and grants, with the App's credentials", () => {
 
   it("grants reports non-compliant tokens and revokes only with --revoke", async () => {
     const env = await standIn();
-    github!.addGrant(
-      "octo-org",
-      sampleGrant({
-        id: 10,
-        login: "a",
-        tokenName: "ok",
-        repository: { contents: "read" },
-        repositories: "none",
-        lifetimeDays: 30,
-      }),
-    );
-    github!.addGrant(
-      "octo-org",
-      sampleGrant({ id: 11, login: "b", tokenName: "forever", repositories: "none", lifetimeDays: null }),
-    );
+    github!.addGrant("octo-org", sampleGrant(approvable(10)));
+    github!.addGrant("octo-org", sampleGrant(neverExpiring(11)));
     const report = await cliWithEnv(env, "grants", "--org", "octo-org");
     expect(report.code).toBe(0);
     expect(report.stdout).toContain(
